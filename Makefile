@@ -1,0 +1,41 @@
+# djangoops.stack: one entry point for contributors and CI. Every target sets up what it needs
+# (the .venv with pinned tools, a Docker engine, the test-host images).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := false
+
+SCENARIO ?= postgresql
+
+.PHONY: help test venv testbed lint unit molecule
+
+help:
+	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
+	@echo "make lint                      yamllint, ansible-lint (production profile), ruff"
+	@echo "make unit                      Python unit tests (no containers)"
+	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
+
+test:
+	@scripts/run-stages
+
+venv:
+	@scripts/ensure-venv
+
+testbed: venv
+	@scripts/ensure-docker
+	@docker/platform/build
+
+lint: venv
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+
+unit: venv
+	pytest -q tests
+
+molecule: testbed
+	@test -f molecule/$(SCENARIO)/molecule.yml || { echo "no scenario molecule/$(SCENARIO)"; exit 2; }
+	molecule test -s $(SCENARIO)

@@ -1,0 +1,64 @@
+"""Shared helpers for the unit tests: paths and a runner that applies a role to localhost."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+
+    def started(self, task_name):
+        """Whether a task whose name contains task_name started."""
+        return any(task_name in line for line in self.output.splitlines() if line.startswith("TASK ["))
+
+
+@pytest.fixture
+def run_role(tmp_path):
+    """Apply a role to localhost in check mode with the given variables, and return its output.
+
+    Check mode and a local connection keep the controller safe even if validation let bad input
+    through: nothing is installed or written.
+    """
+
+    def run(role, variables):
+        playbook = tmp_path / "play.yml"
+        playbook.write_text(f"- hosts: all\n  gather_facts: false\n  roles:\n    - role: djangoops.stack.{role}\n")
+        extra = tmp_path / "vars.json"
+        extra.write_text(json.dumps(variables))
+        env = dict(os.environ)
+        env.update(
+            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+            ANSIBLE_FORCE_COLOR="false",
+            ANSIBLE_NOCOLOR="true",
+        )
+        proc = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                "--check",
+                "--inventory=localhost,",
+                "--connection=local",
+                f"--extra-vars=@{extra}",
+                str(playbook),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+
+    return run
