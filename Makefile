@@ -37,5 +37,4 @@ unit: venv
 	pytest -q tests
 
 molecule: testbed
-	@test -f molecule/$(SCENARIO)/molecule.yml || { echo "no scenario molecule/$(SCENARIO)"; exit 2; }
-	molecule test -s $(SCENARIO)
+	@scripts/molecule-scenario $(SCENARIO)
