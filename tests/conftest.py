@@ -42,6 +42,7 @@ def run_role(tmp_path):
             ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
             ANSIBLE_FORCE_COLOR="false",
             ANSIBLE_NOCOLOR="true",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         )
         proc = subprocess.run(
             [
