@@ -9,12 +9,13 @@ export ANSIBLE_FORCE_COLOR := false
 
 SCENARIO ?= postgresql
 
-.PHONY: help test venv testbed lint unit molecule
+.PHONY: help test venv testbed lint unit migrate-tests molecule
 
 help:
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
 	@echo "make lint                      yamllint, ansible-lint (production profile), ruff"
 	@echo "make unit                      Python unit tests (no containers)"
+	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
 
 test:
@@ -34,7 +35,10 @@ lint: venv
 	ruff format --check .
 
 unit: venv
-	pytest -q tests
+	pytest -q tests/unit
+
+migrate-tests: testbed
+	pytest -q tests/django_migrate
 
 molecule: testbed
 	@scripts/molecule-scenario $(SCENARIO)
