@@ -1,0 +1,165 @@
+"""RabbitMQ as the app host sees it, checked from rabbitmq-client over AMQP (pika) on the scenario network."""
+
+import json
+import re
+
+import pytest
+import testinfra
+
+SERVERS = {"rabbitmq-debian12": "3.10.", "rabbitmq-debian13": "4.0."}
+# The scenario's throwaway test secrets (molecule.yml).
+PASSWORDS = {
+    "app": "molecule-app-password",
+    "outsider": "molecule-outsider-password",
+    "monitor": "molecule-monitor-password",
+}
+COOKIE = "molecule-throwaway-erlang-cookie"
+
+testinfra_hosts = ["rabbitmq-client"]
+
+# Runs on the client: log in, and with --roundtrip publish a message to a fresh queue and read it
+# back. Prints one JSON line: what the broker said.
+AMQP_CLIENT = """
+import json, sys, uuid
+import pika
+server, user, password, vhost, roundtrip = sys.argv[1:6]
+params = pika.ConnectionParameters(
+    host=server, virtual_host=vhost, credentials=pika.PlainCredentials(user, password),
+    connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10)
+try:
+    connection = pika.BlockingConnection(params)
+except pika.exceptions.AMQPError as error:
+    print(json.dumps({"connected": False, "error": type(error).__name__, "detail": str(error)}))
+    sys.exit(0)
+version = connection._impl.server_properties["version"]
+result = {"connected": True, "version": version.decode() if isinstance(version, bytes) else version}
+if roundtrip == "yes":
+    channel = connection.channel()
+    queue = channel.queue_declare(queue="", exclusive=True).method.queue
+    body = "hello " + uuid.uuid4().hex
+    channel.basic_publish(exchange="", routing_key=queue, body=body)
+    got = None
+    for _ in range(100):
+        method, _properties, message = channel.basic_get(queue, auto_ack=True)
+        if method:
+            got = message.decode()
+            break
+        connection.sleep(0.1)
+    result.update(sent=body, received=got)
+connection.close()
+print(json.dumps(result))
+"""
+
+
+def docker_host(name):
+    return testinfra.get_host(f"docker://{name}")
+
+
+def amqp(client, server, user, vhost, password=None, roundtrip=False):
+    password = PASSWORDS[user] if password is None else password
+    out = client.check_output(
+        "python3 -c %s %s %s %s %s %s", AMQP_CLIENT, server, user, password, vhost, "yes" if roundtrip else "no"
+    )
+    return json.loads(out)
+
+
+def listeners(server, port):
+    out = docker_host(server).check_output(f"ss -ltnH 'sport = :{port}'")
+    return {re.sub(rf":{port}$", "", line.split()[3]).strip("[]") for line in out.splitlines()}
+
+
+def own_address(server):
+    return docker_host(server).interface("eth0").addresses[0]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_app_user_publishes_and_consumes_on_its_vhost(host, server):
+    result = amqp(host, server, "app", "app", roundtrip=True)
+    assert result["connected"], result
+    assert result["version"].startswith(SERVERS[server])
+    assert result["received"] == result["sent"]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_wrong_password_is_refused(host, server):
+    result = amqp(host, server, "app", "app", password="not-the-password")  # noqa: S106
+    assert not result["connected"]
+    assert "ACCESS_REFUSED" in result["detail"]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_guest_cannot_log_in_and_is_gone(host, server):
+    for vhost in ("/", "app"):
+        result = amqp(host, server, "guest", vhost, password="guest")  # noqa: S106 - the package's default
+        assert not result["connected"]
+        assert "ACCESS_REFUSED" in result["detail"]
+    users = docker_host(server).check_output("rabbitmqctl --quiet list_users --formatter json")
+    names = {user["user"] for user in json.loads(users)}
+    assert "guest" not in names
+    assert names == set(PASSWORDS)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_user_without_permission_on_the_vhost_is_refused(host, server):
+    refused = amqp(host, server, "outsider", "app")
+    assert not refused["connected"]
+    assert "access to vhost 'app' refused for user 'outsider'" in refused["detail"]
+    # The same credentials work on the vhost the user has permissions on.
+    assert amqp(host, server, "outsider", "other")["connected"]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_amqp_listens_only_on_loopback_and_the_named_address(server):
+    assert listeners(server, 5672) == {"127.0.0.1", own_address(server)}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("port", [4369, 25672])
+def test_epmd_and_erlang_distribution_stay_on_loopback(host, server, port):
+    assert listeners(server, port) == {"127.0.0.1"}
+    probe = host.run(
+        "python3 -c %s %s %s",
+        "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)",
+        own_address(server),
+        str(port),
+    )
+    assert probe.rc != 0
+    assert "Connection refused" in probe.stderr
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_erlang_cookie_is_the_inventory_secret(server):
+    db = docker_host(server)
+    cookie = db.file("/var/lib/rabbitmq/.erlang.cookie")
+    assert (cookie.user, cookie.group, cookie.mode) == ("rabbitmq", "rabbitmq", 0o400)
+    assert cookie.content_string == COOKIE
+    assert db.check_output("rabbitmqctl --quiet eval 'node().'") == "rabbit@localhost"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_settings_from_the_inventory_are_applied(server):
+    value = docker_host(server).check_output(
+        "rabbitmqctl --quiet eval 'application:get_env(rabbit, consumer_timeout).'"
+    )
+    assert value == "{ok,3600000}"
+
+
+def test_management_api_answers_on_loopback_only(host):
+    server = "rabbitmq-debian13"
+    assert listeners(server, 15672) == {"127.0.0.1"}
+    fetch = (
+        "import base64, json, sys, urllib.request;"
+        "request = urllib.request.Request('http://127.0.0.1:15672/api/whoami');"
+        "request.add_header('Authorization', 'Basic ' + base64.b64encode(sys.argv[1].encode()).decode());"
+        "print(urllib.request.urlopen(request, timeout=10).read().decode())"
+    )
+    whoami = json.loads(docker_host(server).check_output("python3 -c %s %s", fetch, f"monitor:{PASSWORDS['monitor']}"))
+    assert whoami["name"] == "monitor"
+    assert "monitoring" in str(whoami["tags"])
+
+
+def test_management_is_off_by_default():
+    server = "rabbitmq-debian12"
+    assert listeners(server, 15672) == set()
+    plugins = docker_host(server).check_output("rabbitmq-plugins --quiet list --enabled --minimal")
+    assert "rabbitmq_management" not in plugins
