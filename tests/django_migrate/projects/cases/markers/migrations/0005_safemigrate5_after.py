@@ -1,0 +1,13 @@
+from django.db import migrations, models
+
+from markers.compat import Safe
+
+
+class Migration(migrations.Migration):
+    safe = Safe.after_deploy()
+
+    dependencies = [("markers", "0001_initial")]
+
+    operations = [
+        migrations.AddField(model_name="item", name="d", field=models.CharField(max_length=10, null=True)),
+    ]
