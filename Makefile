@@ -9,12 +9,13 @@ export ANSIBLE_FORCE_COLOR := false
 
 SCENARIO ?= postgresql
 
-.PHONY: help test venv testbed lint unit migrate-tests molecule
+.PHONY: help test venv testbed lint unit example-tests migrate-tests molecule
 
 help:
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
 	@echo "make lint                      yamllint, ansible-lint (production profile), ruff"
 	@echo "make unit                      Python unit tests (no containers)"
+	@echo "make example-tests             the example app and its release builder (offline installs)"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
 
@@ -36,6 +37,10 @@ lint: venv
 
 unit: venv
 	pytest -q tests/unit
+
+example-tests: venv
+	@scripts/ensure-apt gdal-bin
+	pytest -q tests/example
 
 migrate-tests: testbed
 	pytest -q tests/django_migrate

@@ -1,0 +1,170 @@
+"""The request path end to end, from this machine through ports published on 127.0.0.1."""
+
+import gzip
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import testinfra
+
+RELEASES = {
+    "debian12": {"lb": 18112, "app": 18212},
+    "debian13": {"lb": 18113, "app": 18213},
+}
+
+testinfra_hosts = ["web-app-debian12"]
+
+
+def get(port, path, headers=None, data=None, timeout=10):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - always http://127.0.0.1
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def host(kind, release):
+    return testinfra.get_host(f"docker://web-{kind}-{release}")
+
+
+def gateway(release):
+    """This machine's address as the containers see it (the bridge's gateway)."""
+    out = subprocess.run(
+        ["docker", "network", "inspect", "molecule-web", "--format", "{{(index .IPAM.Config 0).Gateway}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_healthz_reports_the_version(release):
+    status, _, body = get(RELEASES[release]["lb"], "/healthz")
+    assert status == 200, body
+    health = json.loads(body)
+    assert health["version"] == "1.0.0"
+    assert health["status"] == "ok"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_whoami_sees_this_machine_even_with_forged_headers(release):
+    port = RELEASES[release]["lb"]
+    _, _, plain = get(port, "/whoami")
+    _, _, forged = get(port, "/whoami", {"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"})
+    _, _, proto = get(port, "/whoami", {"X-Forwarded-Proto": "https"})
+    plain, forged, proto = json.loads(plain), json.loads(forged), json.loads(proto)
+    assert plain["remote_addr"] == gateway(release)
+    assert forged["remote_addr"] == plain["remote_addr"]
+    assert plain["is_secure"] is False
+    assert proto["is_secure"] is False
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_app_host_ignores_forged_headers_from_others(release):
+    """Straight to the app host's nginx (not from the lb): its own headers are not trusted."""
+    _, _, body = get(RELEASES[release]["app"], "/whoami", {"X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https"})
+    who = json.loads(body)
+    assert who["remote_addr"] != "6.6.6.6"
+    assert who["is_secure"] is False
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_airports_json_is_gzipped_through_the_lb(release):
+    port = RELEASES[release]["lb"]
+    status, headers, compressed = get(port, "/api/airports", {"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers.get("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in headers.get("Vary", "")
+    body = gzip.decompress(compressed)
+    assert len(body) > 200 * 1024
+    ratio = len(compressed) / len(body)
+    print(f"{release}: /api/airports {len(body)} bytes, gzip {len(compressed)} bytes, ratio {ratio:.1%}")
+    assert ratio <= 0.30
+    assert len(json.loads(body)) > 0
+    status, headers, plain = get(port, "/api/airports")
+    assert status == 200
+    assert "Content-Encoding" not in headers
+    assert plain == body
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_static_file_is_served_by_nginx(release):
+    app = host("app", release)
+    static = app.check_output("find /srv/example/current/static -name '*.css' -print -quit")
+    assert static
+    path = static.replace("/srv/example/current/static", "/static")
+    status, headers, _ = get(RELEASES[release]["lb"], path)
+    assert status == 200
+    assert headers.get("X-Served-By") == "nginx"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_celery_task_completes_and_shows_through_the_api(release):
+    port = RELEASES[release]["lb"]
+    status, _, body = get(
+        port,
+        "/api/distances",
+        {"Content-Type": "application/json"},
+        json.dumps({"origin": "CDG", "destination": "LHR"}).encode(),
+    )
+    assert status == 202, body
+    job = json.loads(body)
+    deadline = time.monotonic() + 60
+    result = {}
+    while time.monotonic() < deadline:
+        _, _, body = get(port, f"/api/distances/{job['id']}")
+        result = json.loads(body)
+        if result.get("km") is not None:
+            break
+        time.sleep(1)
+    assert result.get("km") is not None, result
+    assert 330 < result["km"] < 360
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_processes_run_as_the_app_user_and_the_socket_is_0660(release):
+    app = host("app", release)
+    for unit in ("example-gunicorn.service", "example-celery.service"):
+        pid = app.check_output(f"systemctl show -p MainPID --value {unit}")
+        assert pid != "0", unit
+        assert app.check_output(f"ps -o user= -p {pid}") == "example", unit
+    socket = app.file("/run/example/gunicorn.sock")
+    assert socket.is_socket
+    assert socket.mode == 0o660
+    assert socket.group == "www-data"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_restart_under_load_loses_no_request(release):
+    """About 2,000 requests in about 20 seconds against the app host; gunicorn restarts twice."""
+    port = RELEASES[release]["app"]
+    app = host("app", release)
+    sent, failed = 0, []
+    stop = time.monotonic() + 25
+
+    def restart_twice():
+        for delay in (5, 6):
+            time.sleep(delay)
+            app.run("systemctl restart example-gunicorn.service")
+
+    restarter = threading.Thread(target=restart_twice)
+    restarter.start()
+    while sent < 2000 and time.monotonic() < stop:
+        sent += 1
+        try:
+            status, _, _ = get(port, "/whoami", timeout=15)
+            if status != 200:
+                failed.append(status)
+        except OSError as error:
+            failed.append(repr(error))
+        time.sleep(0.005)
+    restarter.join()
+    print(f"{release}: {sent} requests during two gunicorn restarts, {len(failed)} failed {failed[:5]}")
+    assert sent >= 1000
+    assert failed == []
