@@ -22,6 +22,13 @@ class PlaybookRun:
         """Whether a task whose name contains task_name started."""
         return any(task_name in line for line in self.output.splitlines() if line.startswith("TASK ["))
 
+    def assert_refused(self, message, *first_changes):
+        """The run failed, said message (whitespace folded), and none of first_changes started."""
+        assert self.rc != 0
+        assert message in " ".join(self.output.split()), self.output
+        for task in first_changes:
+            assert not self.started(task), f"the role went past validation: {task!r} started"
+
 
 @pytest.fixture
 def run_role(tmp_path):

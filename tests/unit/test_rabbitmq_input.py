@@ -91,11 +91,7 @@ def good(**overrides):
     ],
 )
 def test_bad_input_is_refused_before_any_change(run_role, variables, message):
-    result = run_role("rabbitmq", variables)
-    assert result.rc != 0
-    assert message in " ".join(result.output.split()), result.output
-    assert not result.started(FIRST_CHANGE), "the role went past validation"
-    assert not result.started(INSTALL_TASK), "the role went past validation"
+    run_role("rabbitmq", variables).assert_refused(message, FIRST_CHANGE, INSTALL_TASK)
 
 
 def test_no_password_or_cookie_shows_in_the_output(run_role):
