@@ -168,3 +168,16 @@ def test_restart_under_load_loses_no_request(release):
     print(f"{release}: {sent} requests during two gunicorn restarts, {len(failed)} failed {failed[:5]}")
     assert sent >= 1000
     assert failed == []
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize("kind", ["lb", "app"])
+def test_security_headers_once_and_no_server_version(release, kind):
+    for path in ("/whoami", "/static/airports/app.css"):
+        request = urllib.request.Request(f"http://127.0.0.1:{RELEASES[release][kind]}{path}")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - always http://127.0.0.1
+            headers = response.headers
+        assert headers.get_all("X-Content-Type-Options") == ["nosniff"], path
+        assert headers.get_all("X-Frame-Options") == ["DENY"], path
+        assert headers.get_all("Referrer-Policy") == ["same-origin"], path
+        assert headers["Server"] == "nginx", path
