@@ -13,7 +13,7 @@ SCENARIO ?= postgresql
 
 help:
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
-	@echo "make lint                      yamllint, ansible-lint (production profile), ruff"
+	@echo "make lint                      yamllint, ansible-lint (production profile), inventory secrets, ruff"
 	@echo "make unit                      Python unit tests (no containers)"
 	@echo "make example-tests             the example app and its release builder (offline installs)"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
@@ -32,6 +32,7 @@ testbed: venv
 lint: venv
 	yamllint --strict .
 	ansible-lint
+	scripts/check-inventory-secrets
 	ruff check .
 	ruff format --check .
 
