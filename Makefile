@@ -9,7 +9,7 @@ export ANSIBLE_FORCE_COLOR := false
 
 SCENARIO ?= postgresql
 
-.PHONY: help test venv testbed lint unit example-tests migrate-tests molecule
+.PHONY: help test venv testbed lint unit example-tests migrate-tests molecule bench-deploy
 
 help:
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
@@ -18,6 +18,7 @@ help:
 	@echo "make example-tests             the example app and its release builder (offline installs)"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
+	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
 
 test:
 	@scripts/run-stages
@@ -48,3 +49,6 @@ migrate-tests: testbed
 
 molecule: testbed
 	@scripts/molecule-scenario $(SCENARIO)
+
+bench-deploy: testbed
+	@scripts/bench-deploy

@@ -8,6 +8,10 @@ failures by status (or error), and latency percentiles, as text or --json. Only 
 are accepted: the test bed publishes its ports on 127.0.0.1 and nothing else may be loaded.
 One request in --write-every is a POST creating an airport (the app's write path); the others GET
 the list. A failure is any status outside 2xx, or a connection error or timeout.
+
+Like a browser, a request sent on a reused keep-alive connection that the server had just closed
+(it gets no answer at all: the server closed the idle connection, as nginx does when it reloads)
+is sent once more on a new connection; those are counted apart as `retried`, never hidden.
 """
 
 from __future__ import annotations
@@ -32,16 +36,41 @@ class Results:
     started: float = field(default_factory=time.monotonic)
     requests: int = 0
     failures: Counter = field(default_factory=Counter)
+    # Requests sent again on a new connection after the server closed an idle keep-alive one.
+    retried: int = 0
     latencies: list[float] = field(default_factory=list)
+    # Per request: when it started (seconds after `started`) and whether it failed.
+    times: list[float] = field(default_factory=list)
+    failed_flags: list[bool] = field(default_factory=list)
     marks: list[tuple[float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, outcome: str | int, seconds: float) -> None:
+    def record(self, outcome: str | int, seconds: float, began: float | None = None) -> None:
+        failed = not (isinstance(outcome, int) and 200 <= outcome < 300)
         with self.lock:
             self.requests += 1
             self.latencies.append(seconds)
-            if not (isinstance(outcome, int) and 200 <= outcome < 300):
+            self.times.append((time.monotonic() - seconds if began is None else began) - self.started)
+            self.failed_flags.append(failed)
+            if failed:
                 self.failures[str(outcome)] += 1
+
+    def now(self) -> float:
+        """Seconds since the generator started (the time base of marks and windows)."""
+        return time.monotonic() - self.started
+
+    def window(self, start: float, end: float | None = None) -> dict:
+        """Requests, failures and latency percentiles of the requests started in [start, end)."""
+        end = float("inf") if end is None else end
+        with self.lock:
+            picked = [i for i, at in enumerate(self.times) if start <= at < end]
+            ordered = sorted(self.latencies[i] for i in picked)
+            failed = sum(1 for i in picked if self.failed_flags[i])
+        return {
+            "requests": len(picked),
+            "failed": failed,
+            "latency_ms": {f"p{p}": round(percentile(ordered, p) * 1000, 1) for p in (50, 90, 99)},
+        }
 
     def mark(self, label: str) -> None:
         with self.lock:
@@ -54,6 +83,7 @@ class Results:
                 "requests": self.requests,
                 "failed": sum(self.failures.values()),
                 "failures": dict(self.failures),
+                "retried": self.retried,
                 "seconds": round(time.monotonic() - self.started, 2),
                 "latency_ms": {f"p{p}": round(percentile(ordered, p) * 1000, 1) for p in (50, 90, 99)},
                 "marks": [{"at": round(at, 2), "label": label} for at, label in self.marks],
@@ -83,13 +113,29 @@ def loopback_target(url: str) -> tuple[str, int]:
 class Client:
     """One keep-alive connection; reconnects after an error."""
 
+    # What a server closing an idle keep-alive connection looks like to the client that just sent
+    # a request on it: no status line at all.
+    STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.conn: http.client.HTTPConnection | None = None
+        self.answered = 0  # responses read on the current connection
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> int:
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bool]:
+        """-> (status, whether it had to be sent again on a new connection)."""
+        reused = self.conn is not None and self.answered > 0
+        try:
+            return self._send(method, path, body), False
+        except self.STALE_CONNECTION:
+            if not reused:
+                raise
+        return self._send(method, path, body), True
+
+    def _send(self, method: str, path: str, body: bytes | None) -> int:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.answered = 0
         headers = {"Accept-Encoding": "gzip"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -97,6 +143,7 @@ class Client:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
             response.read()
+            self.answered += 1
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
             return response.status
@@ -150,12 +197,15 @@ def run(
                 method, path, body = "GET", "/api/airports", None
             began = time.monotonic()
             try:
-                status: int | str = client.request(method, path, body)
+                status, again = client.request(method, path, body)
+                if again:
+                    with results.lock:
+                        results.retried += 1
                 if method == "POST" and status == 409:
                     status = 201  # the airport exists from an earlier run: the write path answered
             except (OSError, http.client.HTTPException) as error:
-                status = type(error).__name__
-            results.record(status, time.monotonic() - began)
+                status: int | str = type(error).__name__
+            results.record(status, time.monotonic() - began, began)
         client.close()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(workers)]
@@ -193,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         lat = summary["latency_ms"]
         print(
-            f"requests {summary['requests']} failed {summary['failed']} {summary['failures'] or ''} "
+            f"requests {summary['requests']} failed {summary['failed']} {summary['failures'] or ''}"
+            f" retried {summary['retried']} "
             f"in {summary['seconds']}s; latency p50 {lat['p50']} ms p90 {lat['p90']} ms p99 {lat['p99']} ms"
         )
     return 0

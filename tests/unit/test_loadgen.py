@@ -34,6 +34,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class ClosingHandler(Handler):
+    """Closes every connection right after its answer without saying so, as a reloading nginx
+    closes idle keep-alive connections: the client's next request on it gets no answer."""
+
+    def _answer(self, status):
+        super()._answer(status)
+        self.wfile.flush()
+        self.close_connection = True
+
+
+@pytest.fixture
+def closing_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ClosingHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_a_request_on_a_keepalive_connection_the_server_closed_is_retried_once_and_counted(closing_server):
+    results = loadgen.run(closing_server, rate=50, seconds=5, max_requests=20, write_every=0, workers=1, timeout=5)
+    summary = results.summary()
+    assert summary["requests"] == 20
+    assert summary["failed"] == 0
+    assert summary["retried"] >= 10, "the closed connections were not noticed"
+
+
+def test_windows_count_the_requests_started_in_them(server):
+    results = loadgen.run(server, rate=100, seconds=5, max_requests=50, write_every=0, workers=1, timeout=5)
+    middle = results.times[25]
+    before, after = results.window(0, middle), results.window(middle)
+    assert before["requests"] == 25
+    assert after["requests"] == 25
+    assert before["failed"] == after["failed"] == 0
+
+
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

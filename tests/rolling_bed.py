@@ -1,0 +1,269 @@
+"""The `rolling` scenario's hosts seen from the controller: deploy to them, load their lb, read them.
+
+Used by the scenario's tests (molecule/rolling/tests) and by the deploy benchmark
+(tests/bench_deploy.py). The hosts are the platforms of molecule/rolling/molecule.yml; the
+inventory written here names them in their groups and takes every variable from
+inventories/test/group_vars, as molecule's own inventory does. Every request goes to a port the
+containers publish on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from tests import loadgen  # noqa: E402
+from tests.releases.make_source import make_source  # noqa: E402
+
+SCENARIO = PROJECT / "molecule" / "rolling" / "molecule.yml"
+WORK = PROJECT / ".cache" / "molecule-rolling"
+ARTIFACTS = WORK / "releases"
+LOGS = PROJECT / ".cache" / "logs"
+LB = "rolling-lb"
+DB = "rolling-db"
+
+
+def platforms() -> list[dict]:
+    return yaml.safe_load(SCENARIO.read_text())["platforms"]
+
+
+def published(host: str, port: int) -> int:
+    """The 127.0.0.1 port a platform publishes for its container port."""
+    for platform in platforms():
+        if platform["name"] == host:
+            for mapping in platform.get("published_ports", []):
+                outside, inside = mapping.split(":")
+                if int(inside) == port:
+                    return int(outside)
+    raise KeyError(f"{host} publishes no port {port}")
+
+
+LB_URL = f"http://127.0.0.1:{published(LB, 80)}"
+APP_HOSTS = [p["name"] for p in platforms() if "app" in p["groups"]]
+
+
+def inventory() -> Path:
+    """hosts.yml of the scenario's containers next to a link to inventories/test/group_vars."""
+    directory = WORK / "inventory"
+    directory.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, dict] = {}
+    for platform in platforms():
+        for group in platform["groups"]:
+            groups.setdefault(group, {"hosts": {}})["hosts"][platform["name"]] = None
+    hosts = {"all": {"vars": {"ansible_connection": "community.docker.docker"}, "children": groups}}
+    (directory / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, sort_keys=True))
+    link = directory / "group_vars"
+    if not link.is_symlink():
+        link.symlink_to(PROJECT / "inventories" / "test" / "group_vars")
+    return directory
+
+
+@dataclass
+class Run:
+    """One ansible-playbook run: exit status, output, the deploy's JSON summary, wall seconds."""
+
+    rc: int
+    output: str
+    summary: dict
+    seconds: float
+    log: Path
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+_runs = iter(range(1, 10_000))
+
+
+def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
+    number = next(_runs)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"rolling-{number:02d}-{Path(playbook).stem}.log"
+    summary = WORK / f"summary-{number:02d}.json"
+    summary.unlink(missing_ok=True)
+    extra_vars.setdefault("deploy_summary_file", str(summary))
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
+        ANSIBLE_FORCE_COLOR="false",
+        ANSIBLE_NOCOLOR="1",
+        PY_COLORS="0",
+    )
+    command = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        "-i",
+        str(inventory()),
+        str(PROJECT / "playbooks" / playbook),
+        "-e",
+        json.dumps(extra_vars),
+    ]
+    handle = log.open("w")
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT)
+    handle.close()
+    return process, log, summary, time.monotonic()
+
+
+def finish_playbook(started: tuple[subprocess.Popen, Path, Path, float], timeout: float = 900) -> Run:
+    process, log, summary, began = started
+    rc = process.wait(timeout=timeout)
+    data = json.loads(summary.read_text()) if summary.exists() else {}
+    return Run(rc, log.read_text(), data, round(time.monotonic() - began, 1), log)
+
+
+def playbook(playbook: str, **extra_vars) -> Run:
+    return finish_playbook(start_playbook(playbook, **extra_vars))
+
+
+def deploy_vars(version: str, source_version: str | None = None, **extra_vars) -> dict:
+    """The extra vars of a deploy of `version` built from the example at `source_version`."""
+    source = make_source(source_version or version, WORK / "sources" / version)
+    return {
+        "deploy_version": version,
+        "deploy_source": str(source),
+        "deploy_artifact_dir": str(ARTIFACTS),
+        **extra_vars,
+    }
+
+
+def deploy(version: str, source_version: str | None = None, **extra_vars) -> Run:
+    return playbook("deploy.yml", **deploy_vars(version, source_version, **extra_vars))
+
+
+def get(port: int, path: str, timeout: float = 5) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": "localhost"})
+        response = connection.getresponse()
+        body = response.read()
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, {"body": body[:200].decode(errors="replace")}
+    finally:
+        connection.close()
+
+
+def version(host: str) -> str:
+    """The release an app host serves through its own nginx (its /healthz)."""
+    try:
+        status, body = get(published(host, 8080), "/healthz")
+    except OSError as error:
+        return f"unreachable ({type(error).__name__})"
+    return body.get("version", f"HTTP {status}")
+
+
+def versions() -> dict[str, str]:
+    return {host: version(host) for host in APP_HOSTS}
+
+
+def wait_for_version(host: str, wanted: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if version(host) == wanted:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def docker(*args: str, check: bool = True) -> str:
+    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True).stdout
+
+
+def exists(host: str, path: str) -> bool:
+    return subprocess.run(["docker", "exec", host, "test", "-e", path], check=False).returncode == 0
+
+
+def psql(sql: str) -> str:
+    return docker("exec", DB, "runuser", "-u", "postgres", "--", "psql", "-d", "app", "-AtXc", sql).strip()
+
+
+def columns(table: str) -> dict[str, str]:
+    """Column name -> its default expression ('' for none) of a table in the app database."""
+    if not table.replace("_", "").isalnum():
+        raise ValueError(f"not a table name: {table!r}")
+    rows = psql(
+        "SELECT column_name, coalesce(column_default, '') FROM information_schema.columns "  # noqa: S608 - checked name
+        f"WHERE table_schema = 'public' AND table_name = '{table}'"
+    )
+    return dict(line.split("|", 1) for line in rows.splitlines() if line)
+
+
+@dataclass
+class Load:
+    """The load generator on the lb in a thread, for at most `seconds`, until the block ends."""
+
+    rate: float = 40
+    seconds: float = 900
+    max_requests: int = 60_000
+    workers: int = 4
+    results: loadgen.Results = field(default_factory=loadgen.Results)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Load:
+        self.thread = threading.Thread(
+            target=loadgen.run,
+            kwargs={
+                "url": LB_URL,
+                "rate": self.rate,
+                "seconds": self.seconds,
+                "max_requests": self.max_requests,
+                "write_every": 10,
+                "workers": self.workers,
+                "timeout": 10,
+                "results": self.results,
+                "stop": self.stop,
+            },
+            daemon=True,
+        )
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def summary(self) -> dict:
+        return self.results.summary()
+
+
+def report(label: str, load: Load | None = None, run: Run | None = None) -> str:
+    parts = [label]
+    if load is not None:
+        s = load.summary()
+        lat = s["latency_ms"]
+        parts.append(
+            f"requests {s['requests']} failed {s['failed']} {s['failures'] or ''}"
+            f" (retried on a new connection: {s['retried']}) p50 {lat['p50']} ms p99 {lat['p99']} ms"
+        )
+    if run is not None:
+        parts.append(f"playbook {run.seconds} s rc {run.rc}")
+        for host, info in sorted(run.summary.get("hosts", {}).items()):
+            if info.get("switch_seconds") is not None:
+                parts.append(f"{host} switch {info['switch_seconds']} s")
+    line = "; ".join(parts)
+    print(line, flush=True)
+    return line
+
+
+@contextlib.contextmanager
+def stopped(host: str):
+    """The container stopped for the block, started again after it (systemd boots its units)."""
+    docker("stop", host)
+    try:
+        yield
+    finally:
+        docker("start", host)
