@@ -112,8 +112,7 @@ def test_an_app_host_stopped_mid_deploy_fails_the_deploy_and_the_same_deploy_the
         run = bed.finish_playbook(started)
     bed.report(f"deploy 3.0.2 with {second} stopped after {first} switched", run=run)
     assert run.rc != 0
-    assert second in run.output
-    assert re.search(r"UNREACHABLE|not running|unreachable", run.output), run.tail()
+    assert f"{second} cannot be reached" in " ".join(run.output.split()), run.tail()
     assert bed.version(first) == "3.0.2"
     assert bed.wait_for_version(second, "3.0.1", 120), f"{second} did not come back on 3.0.1"
     again = bed.deploy("3.0.2", "3.0.1")
