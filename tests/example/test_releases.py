@@ -11,7 +11,8 @@ answering 503 with ``"failed": ["region"]`` and the version in 3.0.0 without ``A
 
 That Python is the one running the tests when it can import the requirements, else a virtualenv
 made once per session from the checkout's wheel cache (``.cache/wheels``, filled by the release
-builder: tests/example), offline; without either, those tests are skipped with the reason.
+builder: the earlier tests of tests/example), offline; without either, those tests are skipped
+with the reason.
 """
 
 import importlib.util
