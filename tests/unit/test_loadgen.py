@@ -44,13 +44,18 @@ class ClosingHandler(Handler):
         self.close_connection = True
 
 
-@pytest.fixture
-def closing_server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ClosingHandler)
+def serve(handler):
+    """A real HTTP server on a free loopback port, in a thread: its URL, then it stops."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture
+def closing_server():
+    yield from serve(ClosingHandler)
 
 
 def test_a_request_on_a_keepalive_connection_the_server_closed_is_retried_once_and_counted(closing_server):
@@ -72,11 +77,7 @@ def test_windows_count_the_requests_started_in_them(server):
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    yield from serve(Handler)
 
 
 def test_counts_requests_and_failures_by_status(server):

@@ -16,6 +16,16 @@ sys.path.insert(0, os.environ.get("MOLECULE_PROJECT_DIRECTORY", str(Path(__file_
 from tests import rolling_bed as bed
 
 
+def under_load(label, playbook_run):
+    """Run a playbook (a callable) while the load generator loads the lb; print what both saw."""
+    with bed.Load() as load:
+        time.sleep(3)
+        run = playbook_run()
+        time.sleep(2)
+    bed.report(label, load, run)
+    return load, run
+
+
 def assert_no_failed_requests(load, run):
     summary = load.summary()
     assert summary["requests"] > 100, f"the load generator hardly ran: {summary}"
@@ -31,11 +41,7 @@ def test_converge_deployed_1_0_0_behind_the_lb():
 
 
 def test_2_0_0_rolls_out_with_zero_failed_requests():
-    with bed.Load() as load:
-        time.sleep(3)
-        run = bed.deploy("2.0.0")
-        time.sleep(2)
-    bed.report("deploy 1.0.0 -> 2.0.0 under load", load, run)
+    load, run = under_load("deploy 1.0.0 -> 2.0.0 under load", lambda: bed.deploy("2.0.0"))
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "2.0.0" for host in bed.APP_HOSTS}
@@ -74,11 +80,9 @@ def test_a_second_deploy_is_refused_while_one_runs_and_a_rerun_changes_nothing()
 
 
 def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
-    with bed.Load() as load:
-        time.sleep(3)
-        run = bed.deploy("3.0.0", deploy_health_timeout=12)
-        time.sleep(2)
-    bed.report("deploy 2.0.0 -> 3.0.0 (health gate fails) under load", load, run)
+    load, run = under_load(
+        "deploy 2.0.0 -> 3.0.0 (health gate fails) under load", lambda: bed.deploy("3.0.0", deploy_health_timeout=12)
+    )
     assert run.rc != 0
     first = bed.APP_HOSTS[0]
     assert f"health gate failed on {first}" in run.output, run.tail()
@@ -92,11 +96,7 @@ def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
 
 
 def test_the_fixed_3_0_1_deploys():
-    with bed.Load() as load:
-        time.sleep(3)
-        run = bed.deploy("3.0.1")
-        time.sleep(2)
-    bed.report("deploy 2.0.0 -> 3.0.1 under load", load, run)
+    load, run = under_load("deploy 2.0.0 -> 3.0.1 under load", lambda: bed.deploy("3.0.1"))
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
@@ -126,11 +126,7 @@ def test_an_app_host_stopped_mid_deploy_fails_the_deploy_and_the_same_deploy_the
 
 
 def test_rollback_returns_every_host_to_the_previous_release_with_zero_failed_requests():
-    with bed.Load() as load:
-        time.sleep(3)
-        run = bed.playbook("rollback.yml")
-        time.sleep(2)
-    bed.report("rollback 3.0.2 -> 3.0.1 under load", load, run)
+    load, run = under_load("rollback 3.0.2 -> 3.0.1 under load", lambda: bed.playbook("rollback.yml"))
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
