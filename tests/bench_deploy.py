@@ -74,15 +74,16 @@ def line(figures: dict) -> str:
         )
 
     total = figures["total"]
-    hosts = ", ".join(f"{host} {seconds} s" for host, seconds in figures["hosts"].items())
+    hosts = ", ".join(f"{host} {seconds} s" for host, seconds in figures["hosts"].items() if seconds is not None)
     return "\n".join(
         [
             f"== {figures['label']} (rc {figures['rc']}): deploy {figures['deploy_seconds']} s",
-            f"   total: {total['requests']} requests, {total['failed']} failed {total['failures'] or ''}",
+            f"   total: {total['requests']} requests, {total['failed']} failed {total['failures'] or ''}"
+            f" (retried on a new connection: {total['retried']})",
             "   " + window("before"),
             "   " + window("during"),
             "   " + window("after"),
-            f"   switch seconds per host: {hosts or 'n/a'}",
+            f"   seconds per host: {hosts or 'n/a'}",
         ]
     )
 
