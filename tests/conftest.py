@@ -30,6 +30,19 @@ class PlaybookRun:
             assert not self.started(task), f"the role went past validation: {task!r} started"
 
 
+def ansible_env():
+    """The environment of an ansible-playbook run from the tests: this checkout's config and
+    collections, no colours, and this venv's Python for localhost."""
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        ANSIBLE_FORCE_COLOR="false",
+        ANSIBLE_NOCOLOR="true",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+
+
 @pytest.fixture
 def run_role(tmp_path):
     """Apply a role to localhost in check mode with the given variables, and return its output.
@@ -43,14 +56,7 @@ def run_role(tmp_path):
         playbook.write_text(f"- hosts: all\n  gather_facts: false\n  roles:\n    - role: djangoops.stack.{role}\n")
         extra = tmp_path / "vars.json"
         extra.write_text(json.dumps(variables))
-        env = dict(os.environ)
-        env.update(
-            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-            ANSIBLE_FORCE_COLOR="false",
-            ANSIBLE_NOCOLOR="true",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        )
+        env = ansible_env()
         proc = subprocess.run(
             [
                 str(Path(sys.executable).parent / "ansible-playbook"),

@@ -45,10 +45,11 @@ class Results:
     marks: list[tuple[float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, outcome: str | int, seconds: float, began: float | None = None) -> None:
+    def record(self, outcome: str | int, seconds: float, began: float | None = None, retried: bool = False) -> None:
         failed = not (isinstance(outcome, int) and 200 <= outcome < 300)
         with self.lock:
             self.requests += 1
+            self.retried += retried
             self.latencies.append(seconds)
             self.times.append((time.monotonic() - seconds if began is None else began) - self.started)
             self.failed_flags.append(failed)
@@ -196,16 +197,14 @@ def run(
             else:
                 method, path, body = "GET", "/api/airports", None
             began = time.monotonic()
+            again = False
             try:
                 status, again = client.request(method, path, body)
-                if again:
-                    with results.lock:
-                        results.retried += 1
                 if method == "POST" and status == 409:
                     status = 201  # the airport exists from an earlier run: the write path answered
             except (OSError, http.client.HTTPException) as error:
                 status: int | str = type(error).__name__
-            results.record(status, time.monotonic() - began, began)
+            results.record(status, time.monotonic() - began, began, again)
         client.close()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(workers)]

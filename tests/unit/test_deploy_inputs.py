@@ -3,7 +3,6 @@
 host is reached (the inventory's hosts do not even exist), and deploy_lock behaves as documented."""
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, PlaybookRun
+from tests.conftest import ROOT, PlaybookRun, ansible_env
 
 UNREACHABLE = """\
 all:
@@ -24,17 +23,6 @@ all:
     app: {{hosts: {{djangoops-no-such-app: }}}}
     lb: {{hosts: {{djangoops-no-such-lb: }}}}
 """
-
-
-def env():
-    return dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
 
 
 @pytest.fixture
@@ -54,7 +42,7 @@ def playbook(tmp_path):
             ],
             capture_output=True,
             text=True,
-            env=env(),
+            env=ansible_env(),
             cwd=tmp_path,
             timeout=300,
             check=False,
