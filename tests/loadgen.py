@@ -33,7 +33,11 @@ from dataclasses import dataclass, field
 class Results:
     """What the generator saw; safe to update from several threads through record()."""
 
+    # Every time here is time.monotonic() based: seconds after `started`. `wall_started` is the
+    # wall clock (time.time()) at that same instant, to place epoch timestamps (a deploy summary's)
+    # on this time base: seconds after `started` = epoch - wall_started.
     started: float = field(default_factory=time.monotonic)
+    wall_started: float | None = None
     requests: int = 0
     failures: Counter = field(default_factory=Counter)
     # Requests sent again on a new connection after the server closed an idle keep-alive one.
@@ -42,8 +46,20 @@ class Results:
     # Per request: when it started (seconds after `started`) and whether it failed.
     times: list[float] = field(default_factory=list)
     failed_flags: list[bool] = field(default_factory=list)
+    # Per request: whether it was sent again on a new connection (see Client.request).
+    retried_flags: list[bool] = field(default_factory=list)
     marks: list[tuple[float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.wall_started is None:
+            # Both clocks read back to back, then the wall clock moved back to `started`.
+            wall, monotonic = time.time(), time.monotonic()
+            self.wall_started = wall - (monotonic - self.started)
+
+    def since_started(self, epoch: float) -> float:
+        """An epoch timestamp (time.time() base) as seconds after `started` (the base of times and marks)."""
+        return epoch - self.wall_started
 
     def record(self, outcome: str | int, seconds: float, began: float | None = None, retried: bool = False) -> None:
         failed = not (isinstance(outcome, int) and 200 <= outcome < 300)
@@ -53,6 +69,7 @@ class Results:
             self.latencies.append(seconds)
             self.times.append((time.monotonic() - seconds if began is None else began) - self.started)
             self.failed_flags.append(failed)
+            self.retried_flags.append(bool(retried))
             if failed:
                 self.failures[str(outcome)] += 1
 

@@ -64,6 +64,8 @@ def test_a_request_on_a_keepalive_connection_the_server_closed_is_retried_once_a
     assert summary["requests"] == 20
     assert summary["failed"] == 0
     assert summary["retried"] >= 10, "the closed connections were not noticed"
+    assert len(results.retried_flags) == 20
+    assert sum(results.retried_flags) == summary["retried"]
 
 
 def test_windows_count_the_requests_started_in_them(server):
