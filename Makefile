@@ -9,16 +9,28 @@ export ANSIBLE_FORCE_COLOR := false
 
 SCENARIO ?= postgresql
 
-.PHONY: help test venv testbed lint unit example-tests migrate-tests molecule bench-deploy
+.PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests migrate-tests image-test \
+	package-test molecule bench-deploy
 
 help:
+	@echo "make demo                      the test inventory's hosts as local containers, provisioned, the example deployed"
+	@echo "make demo-down                 remove every container and network make demo made"
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
 	@echo "make lint                      yamllint, ansible-lint (production profile), inventory secrets, ruff"
+	@echo "make ci-lint                   the pipeline's lint job (.gitlab-ci.yml), run here by gitlab-ci-local"
 	@echo "make unit                      Python unit tests (no containers)"
 	@echo "make example-tests             the example app and its release builder (offline installs)"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
+	@echo "make image-test                the app's Docker image (docker/app) against a PostgreSQL container"
+	@echo "make package-test              the collection tarball installed into an empty path and used from there"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
 	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
+
+demo:
+	@scripts/demo
+
+demo-down:
+	@scripts/demo down
 
 test:
 	@scripts/run-stages
@@ -30,12 +42,18 @@ testbed: venv
 	@scripts/ensure-docker
 	@docker/platform/build
 
+ci-tools:
+	@scripts/ensure-gitlab-ci-local
+
 lint: venv
 	yamllint --strict .
 	ansible-lint
 	scripts/check-inventory-secrets
 	ruff check .
 	ruff format --check .
+
+ci-lint: venv ci-tools
+	@scripts/ci-local lint
 
 unit: venv
 	pytest -q tests/unit
@@ -46,6 +64,12 @@ example-tests: venv
 
 migrate-tests: testbed
 	pytest -q tests/django_migrate
+
+image-test: testbed
+	@scripts/image-test
+
+package-test: venv
+	@scripts/package-test
 
 molecule: testbed
 	@scripts/molecule-scenario $(SCENARIO)

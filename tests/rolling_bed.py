@@ -1,10 +1,10 @@
-"""The `rolling` scenario's hosts seen from the controller: deploy to them, load their lb, read them.
+"""The test inventory's hosts seen from the controller: deploy to them, load their lb, read them.
 
-Used by the scenario's tests (molecule/rolling/tests) and by the deploy benchmark
-(tests/bench_deploy.py). The hosts are the platforms of molecule/rolling/molecule.yml; the
-inventory written here names them in their groups and takes every variable from
-inventories/test/group_vars, as molecule's own inventory does. Every request goes to a port the
-containers publish on 127.0.0.1.
+Used by the `rolling` scenario's tests (molecule/rolling/tests) and by the deploy benchmark
+(tests/bench_deploy.py). The hosts are the platforms of molecule/rolling/molecule.yml, which are the
+hosts of inventories/test (`make demo` brings up the same containers); playbooks run with
+`-i inventories/test`, as an operator's would. Every request goes to a port the containers publish
+on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ SCENARIO = PROJECT / "molecule" / "rolling" / "molecule.yml"
 WORK = PROJECT / ".cache" / "molecule-rolling"
 ARTIFACTS = WORK / "releases"
 LOGS = PROJECT / ".cache" / "logs"
-LB = "rolling-lb"
-DB = "rolling-db"
+LB = "djangoops-test-lb"
+DB = "djangoops-test-db"
+INVENTORY = PROJECT / "inventories" / "test"
 
 
 def platforms() -> list[dict]:
@@ -55,22 +56,6 @@ LB_URL = f"http://127.0.0.1:{published(LB, 80)}"
 APP_HOSTS = [p["name"] for p in platforms() if "app" in p["groups"]]
 
 
-def inventory() -> Path:
-    """hosts.yml of the scenario's containers next to a link to inventories/test/group_vars."""
-    directory = WORK / "inventory"
-    directory.mkdir(parents=True, exist_ok=True)
-    groups: dict[str, dict] = {}
-    for platform in platforms():
-        for group in platform["groups"]:
-            groups.setdefault(group, {"hosts": {}})["hosts"][platform["name"]] = None
-    hosts = {"all": {"vars": {"ansible_connection": "community.docker.docker"}, "children": groups}}
-    (directory / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, sort_keys=True))
-    link = directory / "group_vars"
-    if not link.is_symlink():
-        link.symlink_to(PROJECT / "inventories" / "test" / "group_vars")
-    return directory
-
-
 @dataclass
 class Run:
     """One ansible-playbook run: exit status, output, the deploy's JSON summary, wall seconds."""
@@ -88,14 +73,8 @@ class Run:
 _runs = iter(range(1, 10_000))
 
 
-def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
-    number = next(_runs)
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"rolling-{number:02d}-{Path(playbook).stem}.log"
-    summary = WORK / f"summary-{number:02d}.json"
-    summary.unlink(missing_ok=True)
-    extra_vars.setdefault("deploy_summary_file", str(summary))
-    env = dict(
+def ansible_env() -> dict[str, str]:
+    return dict(
         os.environ,
         ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
         ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
@@ -103,10 +82,20 @@ def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path,
         ANSIBLE_NOCOLOR="1",
         PY_COLORS="0",
     )
+
+
+def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
+    number = next(_runs)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"rolling-{number:02d}-{Path(playbook).stem}.log"
+    summary = WORK / f"summary-{number:02d}.json"
+    summary.unlink(missing_ok=True)
+    extra_vars.setdefault("deploy_summary_file", str(summary))
+    env = ansible_env()
     command = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         "-i",
-        str(inventory()),
+        str(INVENTORY),
         str(PROJECT / "playbooks" / playbook),
         "-e",
         json.dumps(extra_vars),
@@ -141,6 +130,40 @@ def deploy_vars(version: str, source_version: str | None = None, **extra_vars) -
 
 def deploy(version: str, source_version: str | None = None, **extra_vars) -> Run:
     return playbook("deploy.yml", **deploy_vars(version, source_version, **extra_vars))
+
+
+def pipeline_deploy(version: str, source_version: str | None = None, **extra_vars) -> Run:
+    """The pipeline's `deploy_stage` job (.gitlab-ci.yml) run by gitlab-ci-local in shell mode, as a
+    runner would on the default branch, pointed at the test inventory; the deploy's extra vars go
+    through the job's DEPLOY_EXTRA_VARS."""
+    number = next(_runs)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"rolling-{number:02d}-pipeline-deploy_stage.log"
+    summary = WORK / f"summary-{number:02d}.json"
+    summary.unlink(missing_ok=True)
+    extra = deploy_vars(version, source_version, deploy_summary_file=str(summary), **extra_vars)
+    del extra["deploy_version"]
+    command = [
+        str(PROJECT / "scripts" / "ci-local"),
+        "deploy_stage",
+        "--variable",
+        f"DEPLOY_INVENTORY={INVENTORY.relative_to(PROJECT)}",
+        "--variable",
+        f"DEPLOY_VERSION={version}",
+        "--variable",
+        f"DEPLOY_EXTRA_VARS={json.dumps(extra)}",
+    ]
+    began = time.monotonic()
+    with log.open("w") as handle:
+        rc = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, cwd=PROJECT, timeout=900, check=False)
+    data = json.loads(summary.read_text()) if summary.exists() else {}
+    return Run(rc.returncode, log.read_text(), data, round(time.monotonic() - began, 1), log)
+
+
+def pipeline_vault_password() -> str:
+    """The vault password scripts/ci-local gives the pipeline's jobs (a File variable)."""
+    variables = yaml.safe_load((PROJECT / ".cache" / "gitlab-ci-local" / "variables.yml").read_text())
+    return variables["ANSIBLE_VAULT_PASSWORD_FILE"]["values"]["*"]
 
 
 def get(port: int, path: str, timeout: float = 5) -> tuple[int, dict]:

@@ -58,21 +58,23 @@ def test_2_0_0_rolls_out_with_zero_failed_requests():
     assert "name" not in airports[0]
 
 
-def test_a_second_deploy_is_refused_while_one_runs_and_a_rerun_changes_nothing():
+def test_the_pipeline_deploy_job_fails_while_a_deploy_runs_and_a_rerun_changes_nothing():
     first = bed.start_playbook("deploy.yml", **bed.deploy_vars("2.0.0"))
     lock = "/var/lib/djangoops/locks/example.json"
     deadline = time.monotonic() + 120
     while not bed.exists(bed.LB, lock):
         assert time.monotonic() < deadline, "the first deploy never took the lock"
         time.sleep(0.5)
-    second = bed.deploy("2.0.0")
+    second = bed.pipeline_deploy("2.0.0")
     rerun = bed.finish_playbook(first)
-    bed.report("second deploy while one runs", run=second)
+    bed.report("the pipeline's deploy job while a deploy runs", run=second)
     bed.report("re-run of 2.0.0 (nothing to do)", run=rerun)
     assert second.rc != 0
+    assert "FAIL  deploy_stage" in second.output, second.tail()
     assert re.search(
         r"deploy lock \S+ is held by \S+@\S+ \(version 2\.0\.0, pid \d+\) since \S+ \(\d+ s ago\)", second.output
     ), second.tail()
+    assert bed.pipeline_vault_password() not in second.output
     assert rerun.rc == 0, rerun.tail()
     assert all(info["was"] is None for info in rerun.summary["hosts"].values()), rerun.summary
     assert rerun.summary["migrations"]["pre"]["applied"] == []
@@ -95,9 +97,11 @@ def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
     assert run.summary["hosts"][bed.APP_HOSTS[1]]["was"] is None, "the second host was touched"
 
 
-def test_the_fixed_3_0_1_deploys():
-    load, run = under_load("deploy 2.0.0 -> 3.0.1 under load", lambda: bed.deploy("3.0.1"))
+def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
+    load, run = under_load("deploy 2.0.0 -> 3.0.1 under load (pipeline job)", lambda: bed.pipeline_deploy("3.0.1"))
     assert run.rc == 0, run.tail()
+    assert "PASS  deploy_stage" in run.output, run.tail()
+    assert bed.pipeline_vault_password() not in run.output
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
     assert "requested_at" not in bed.columns("airports_distance")
