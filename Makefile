@@ -16,7 +16,7 @@ help:
 	@echo "make demo                      the test inventory's hosts as local containers, provisioned, the example deployed"
 	@echo "make demo-down                 remove every container and network make demo made"
 	@echo "make test                      lint, unit tests and every molecule scenario, with a summary"
-	@echo "make lint                      yamllint, ansible-lint (production profile), inventory secrets, ruff"
+	@echo "make lint                      yamllint, ansible-lint (production profile), inventory secrets, README role docs, ruff"
 	@echo "make ci-lint                   the pipeline's lint job (.gitlab-ci.yml), run here by gitlab-ci-local"
 	@echo "make unit                      Python unit tests (no containers)"
 	@echo "make example-tests             the example app and its release builder (offline installs)"
@@ -49,6 +49,7 @@ lint: venv
 	yamllint --strict .
 	ansible-lint
 	scripts/check-inventory-secrets
+	tools/role_docs.py --check README.md
 	ruff check .
 	ruff format --check .
 
