@@ -21,7 +21,7 @@ help:
 	@echo "make unit                      Python unit tests (no containers)"
 	@echo "make example-tests             the example app and its release builder (offline installs)"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
-	@echo "make image-test                the app's Docker image (docker/app) against a PostgreSQL container"
+	@echo "make image-test                the app's Docker image (docker/app) against PostGIS and Redis containers"
 	@echo "make package-test              the collection tarball installed into an empty path and used from there"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
 	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
@@ -66,7 +66,7 @@ example-tests: venv
 migrate-tests: testbed
 	pytest -q tests/django_migrate
 
-image-test: testbed
+image-test: venv
 	@scripts/image-test
 
 package-test: venv
