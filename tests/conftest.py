@@ -1,13 +1,14 @@
 """Shared helpers for the unit tests: paths and a runner that applies a role to localhost."""
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.ansible_env import ansible_env as base_ansible_env
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
@@ -31,16 +32,8 @@ class PlaybookRun:
 
 
 def ansible_env():
-    """The environment of an ansible-playbook run from the tests: this checkout's config and
-    collections, no colours, and this venv's Python for localhost."""
-    return dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
+    """tests.ansible_env with this venv's Python for localhost (the unit tests' plays run there)."""
+    return base_ansible_env(ANSIBLE_PYTHON_INTERPRETER=sys.executable)
 
 
 @pytest.fixture

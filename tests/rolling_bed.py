@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from tests import loadgen  # noqa: E402
+from tests.ansible_env import ansible_env  # noqa: E402
 from tests.releases.make_source import make_source  # noqa: E402
 
 SCENARIO = PROJECT / "molecule" / "rolling" / "molecule.yml"
@@ -71,17 +71,6 @@ class Run:
 
 
 _runs = iter(range(1, 10_000))
-
-
-def ansible_env() -> dict[str, str]:
-    return dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(PROJECT / ".collections"),
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_NOCOLOR="1",
-        PY_COLORS="0",
-    )
 
 
 def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 
+from tests.ansible_env import ansible_env as base_ansible_env
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = Path(sys.executable)  # the "release interpreter": the venv that has Django
 MODULE = ROOT / "plugins" / "modules" / "django_migrate.py"
@@ -45,17 +47,10 @@ class Pg:
 
 
 def ansible_env(**extra):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_NOCOLOR="true",
-        ANSIBLE_HOST_KEY_CHECKING="false",
-        PATH=f"{PYTHON.parent}:{env.get('PATH', '')}",
+    """tests.ansible_env with the venv's bin first on PATH and no host key checks."""
+    return base_ansible_env(
+        ANSIBLE_HOST_KEY_CHECKING="false", PATH=f"{PYTHON.parent}:{os.environ.get('PATH', '')}", **extra
     )
-    env.update(extra)
-    return env
 
 
 @dataclass
