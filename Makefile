@@ -33,7 +33,7 @@ demo-down:
 	@scripts/demo down
 
 test:
-	@scripts/run-stages
+	@tools/run_stages.py
 
 venv:
 	@scripts/ensure-venv
@@ -67,10 +67,10 @@ migrate-tests: testbed
 	pytest -q tests/django_migrate
 
 image-test: venv
-	@scripts/image-test
+	pytest -q tests/integration/test_image.py
 
 package-test: venv
-	@scripts/package-test
+	pytest -q tests/integration/test_package.py
 
 molecule: testbed
 	@scripts/molecule-scenario $(SCENARIO)

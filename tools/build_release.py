@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import email.parser
+import fcntl
 import gzip
 import hashlib
 import io
@@ -400,6 +401,22 @@ def build_wheelhouse(
         return None
 
     cache.mkdir(parents=True, exist_ok=True)
+    # One builder at a time per cache: `make test` builds releases in stages that run side by side,
+    # and a wheel being downloaded must not be read half-written by another build.
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _fill_wheelhouse(pythons, platforms, requirements, cache, dest, log, assemble)
+    wheels = sorted(dest.iterdir())
+    strays = [w.name for w in wheels if not w.name.endswith(".whl")]
+    if strays:
+        raise BuildError(f"pip left files that are not wheels: {', '.join(strays)}")
+    check_wheelhouse(wheels, lines, pythons, platforms)
+    check_dependencies(wheels, pythons, platforms)
+    return wheels
+
+
+def _fill_wheelhouse(pythons, platforms, requirements, cache, dest, log, assemble) -> None:
+    """Assemble dest from the cache; download what the cache lacks first."""
     failed = assemble()
     if failed is not None:
         log(f"wheel cache {cache} lacks wheels, downloading")
@@ -417,13 +434,6 @@ def build_wheelhouse(
             raise BuildError(
                 "the wheelhouse cannot be assembled from the cache:\n" + _tail(failed.stdout + failed.stderr)
             )
-    wheels = sorted(dest.iterdir())
-    strays = [w.name for w in wheels if not w.name.endswith(".whl")]
-    if strays:
-        raise BuildError(f"pip left files that are not wheels: {', '.join(strays)}")
-    check_wheelhouse(wheels, lines, pythons, platforms)
-    check_dependencies(wheels, pythons, platforms)
-    return wheels
 
 
 def _tail(text: str, lines: int = 25) -> str:

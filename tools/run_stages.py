@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""`make test`: every stage of the suite, in lanes that run side by side, with each stage's seconds.
+
+    tools/run_stages.py [--only STAGE ...] [--list]
+
+The suite is a setup stage (the venv, a Docker engine, the test-host images, gitlab-ci-local), then
+lanes that run at the same time once setup passed:
+
+- ``host``: the stages that start no container (lint, unit, package, example);
+- ``containers``: the stages that start containers, taken by ``CONTAINER_SLOTS`` workers (two on
+  this 2-core machine, ``DJANGOOPS_TEST_SLOTS`` to change it) from one queue, longest first, so
+  the longest scenario starts at once and the short ones fill the other slot.
+
+Every stage writes ``.cache/logs/<stage>.log``. The console gets one line when a stage starts and,
+when it ends, its whole log in one block (never interleaved with another stage's), then a summary:
+one line per stage with its seconds and PASS, FAIL or NOT RUN (with the reason), each molecule
+scenario's steps with their seconds, and the three slowest stages. A stage reports NOT RUN by
+exiting 77 with "NOT RUN: <reason>" as a line of its output. The exit status is 1 when a stage
+failed, 0 otherwise.
+
+Standard library only: it runs before the venv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / ".cache" / "logs"
+NOT_RUN = 77
+MAKE = ("make", "--no-print-directory")
+
+# A molecule step starts with a line like "INFO     rolling ➜ converge: Executing".
+MOLECULE_STEP = re.compile(r"\b(?P<scenario>[\w-]+) (?:➜|>) (?P<step>[\w-]+):? Executing\b")
+
+
+@dataclass
+class Stage:
+    """One command of the suite, and what it did."""
+
+    name: str
+    argv: tuple[str, ...]
+    lane: str
+    weight: int = 0  # expected seconds: the container queue starts the heaviest first
+    result: str = "NOT STARTED"
+    seconds: float = 0.0
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def log(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    @property
+    def failed(self) -> bool:
+        return self.result == "FAIL"
+
+
+def molecule_scenarios() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
+
+
+# Expected seconds of the container stages on a warm machine (the slot that frees first takes the
+# heaviest stage left). A scenario not named here counts as 300 s.
+WEIGHTS = {
+    "molecule-rolling": 1300,
+    "molecule-web": 650,
+    "molecule-rabbitmq": 290,
+    "molecule-postgresql": 150,
+    "django_migrate": 130,
+    "molecule-redis": 130,
+    "image": 60,
+    "molecule-mongodb": 10,
+}
+
+
+def plan() -> list[Stage]:
+    """Every stage of `make test`, setup first."""
+    stages = [
+        Stage("setup", (*MAKE, "venv", "testbed", "ci-tools"), "setup"),
+        # lint runs as the pipeline's lint job (.gitlab-ci.yml) through gitlab-ci-local.
+        Stage("lint", (*MAKE, "ci-lint"), "host"),
+        Stage("unit", (*MAKE, "unit"), "host"),
+        Stage("package", (*MAKE, "package-test"), "host"),
+        Stage("example", (*MAKE, "example-tests"), "host"),
+        Stage("image", (*MAKE, "image-test"), "containers"),
+        Stage("django_migrate", (*MAKE, "migrate-tests"), "containers"),
+    ]
+    stages += [Stage(f"molecule-{s}", ("scripts/molecule-scenario", s), "containers") for s in molecule_scenarios()]
+    for stage in stages:
+        stage.weight = WEIGHTS.get(stage.name, 300 if stage.lane == "containers" else 0)
+    return stages
+
+
+class Runner:
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.print_lock = threading.Lock()
+        self.children: set[subprocess.Popen] = set()
+        self.stopping = False
+
+    def say(self, text: str) -> None:
+        elapsed = int(time.monotonic() - self.started)
+        with self.print_lock:
+            print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
+
+    def run(self, stage: Stage) -> None:
+        """Run one stage: its output to its log, its molecule steps timed, its result recorded."""
+        if self.stopping:
+            stage.result = "NOT RUN (the suite was stopped)"
+            return
+        self.say(f"start {stage.name}: {' '.join(stage.argv)}")
+        began = time.monotonic()
+        step_began = None
+        not_run = ""
+        with stage.log.open("w", encoding="utf-8") as log:
+            child = subprocess.Popen(
+                stage.argv,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                text=True,
+                errors="replace",
+                bufsize=1,
+            )
+            self.children.add(child)
+            for line in child.stdout:
+                log.write(line)
+                log.flush()
+                now = time.monotonic()
+                if match := MOLECULE_STEP.search(line):
+                    if step_began is not None:
+                        stage.steps[-1] = (stage.steps[-1][0], now - step_began)
+                    stage.steps.append((match["step"], 0.0))
+                    step_began = now
+                if line.startswith("NOT RUN: "):
+                    not_run = line[len("NOT RUN: ") :].strip()
+            rc = child.wait()
+            self.children.discard(child)
+        stage.seconds = time.monotonic() - began
+        if step_began is not None:
+            stage.steps[-1] = (stage.steps[-1][0], time.monotonic() - step_began)
+        if rc == 0:
+            stage.result = "PASS"
+        elif rc == NOT_RUN:
+            stage.result = f"NOT RUN ({not_run or 'no reason given'})"
+        else:
+            stage.result = "FAIL"
+        with self.print_lock:
+            print(f"\n===== {stage.name}: {' '.join(stage.argv)}", flush=True)
+            sys.stdout.write(stage.log.read_text(encoding="utf-8", errors="replace"))
+            print(f"===== {stage.name}: {stage.result} in {stage.seconds:.0f} s (log: {stage.log})\n", flush=True)
+        self.say(f"end {stage.name}: {stage.result} in {stage.seconds:.0f} s")
+
+    def lane(self, stages: list[Stage]) -> None:
+        for stage in stages:
+            self.run(stage)
+
+    def queue(self, stages: list[Stage], slots: int) -> list[threading.Thread]:
+        """Workers that take the heaviest stage left until none is."""
+        pending = sorted(stages, key=lambda s: -s.weight)
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    stage = pending.pop(0)
+                self.run(stage)
+
+        return [threading.Thread(target=work, name=f"slot-{n}") for n in range(slots)]
+
+    def stop(self, signum: int, _frame: object) -> None:
+        """Ctrl-C or TERM: end every stage's process group (each stage cleans up after itself)."""
+        self.stopping = True
+        for child in list(self.children):
+            try:
+                os.killpg(child.pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def summary(stages: Iterable[Stage], total: float) -> str:
+    stages = list(stages)
+    lines = ["", "===== summary (log files in .cache/logs/)"]
+    lines += [f"{s.name:<28} {s.seconds:6.0f}s  {s.lane:<10}  {s.result}" for s in stages]
+    failed = any(s.failed for s in stages)
+    lines.append(f"{'total (wall clock)':<28} {total:6.0f}s  {'':<10}  {'FAIL' if failed else 'PASS'}")
+    with_steps = [s for s in stages if s.steps]
+    if with_steps:
+        lines += ["", "===== molecule steps (seconds)"]
+        for s in with_steps:
+            lines.append(f"{s.name:<28} " + ", ".join(f"{name} {secs:.0f}" for name, secs in s.steps))
+    ran = [s for s in stages if s.seconds > 0]
+    lines += ["", "===== the three slowest stages"]
+    lines += [f"{s.name:<28} {s.seconds:6.0f}s" for s in sorted(ran, key=lambda s: -s.seconds)[:3]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (setup always runs)")
+    parser.add_argument("--list", action="store_true", help="print the stages and their lanes, run nothing")
+    args = parser.parse_args(argv)
+
+    stages = plan()
+    if args.only:
+        unknown = sorted(set(args.only) - {s.name for s in stages})
+        if unknown:
+            parser.error(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(s.name for s in stages)}")
+        stages = [s for s in stages if s.lane == "setup" or s.name in args.only]
+    if args.list:
+        for s in stages:
+            print(f"{s.name:<28} {s.lane:<10} {' '.join(s.argv)}")
+        return 0
+
+    slots = int(os.environ.get("DJANGOOPS_TEST_SLOTS", "2"))
+    if slots < 1:
+        parser.error("DJANGOOPS_TEST_SLOTS must be 1 or more")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    runner = Runner(time.monotonic())
+    signal.signal(signal.SIGINT, runner.stop)
+    signal.signal(signal.SIGTERM, runner.stop)
+
+    setup = [s for s in stages if s.lane == "setup"]
+    runner.lane(setup)
+    if not any(s.failed for s in setup):
+        threads = [threading.Thread(target=runner.lane, args=([s for s in stages if s.lane == "host"],), name="host")]
+        threads += runner.queue([s for s in stages if s.lane == "containers"], slots)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    print(summary(stages, time.monotonic() - runner.started), flush=True)
+    return 1 if any(s.failed for s in stages) or runner.stopping else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
