@@ -1,7 +1,7 @@
 """The test inventory's hosts seen from the controller: deploy to them, load their lb, read them.
 
 Used by the `rolling` scenario's tests (molecule/rolling/tests) and by the deploy benchmark
-(tests/bench_deploy.py). The hosts are the platforms of molecule/rolling/molecule.yml, which are the
+(bench/deploy.py). The hosts are the platforms of molecule/rolling/molecule.yml, which are the
 hosts of inventories/test (`make demo` brings up the same containers); playbooks run with
 `-i inventories/test`, as an operator's would. Every request goes to a port the containers publish
 on 127.0.0.1.
@@ -24,7 +24,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from tests import loadgen  # noqa: E402
+from bench import loadgen  # noqa: E402
 from tests.ansible_env import ansible_env  # noqa: E402
 from tests.releases.make_source import make_source  # noqa: E402
 

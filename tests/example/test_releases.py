@@ -51,7 +51,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": f"redis://:secret@{CLOSED}/0",
     "CELERY_BROKER_URL": f"amqp://app:secret@{CLOSED}/app",
 }
-# What tests/loadgen.py POSTs: every version must accept it.
+# What bench/loadgen.py POSTs: every version must accept it.
 LOADGEN_BODY = {"iata": "L01", "name": "Load 1", "lat": 0.0, "lon": 0.0}
 REQUIREMENTS_PROBE = """
 import celery, django, kombu, psycopg, redis

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A picture of the deploy benchmark (tests/bench_deploy.py): one panel per deploy, stacked.
+"""A picture of the deploy benchmark (bench/deploy.py): one panel per deploy, stacked.
 
-    python -m tests.bench_plot .cache/molecule-rolling/bench-deploy.json out.png
+    python -m bench.plot .cache/molecule-rolling/bench-deploy.json out.png
 
 Each panel shows, on the load's time base (seconds since the load generator started), the requests
 answered ok per second (by when they were sent, 1 s bins, complete seconds only), failed requests
@@ -365,7 +365,7 @@ def draw(runs: Sequence[dict], output: str | Path, title: str | None = None) -> 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
-        print("usage: python -m tests.bench_plot BENCH_JSON OUTPUT_PNG", file=sys.stderr)
+        print("usage: python -m bench.plot BENCH_JSON OUTPUT_PNG", file=sys.stderr)
         return 2
     runs = json.loads(Path(argv[0]).read_text())
     print(draw(runs, argv[1]))

@@ -1,12 +1,10 @@
-# ruff: noqa: S105, S106 - lock tokens are run identifiers, not passwords
 """deploy.yml and rollback.yml refuse bad input on the controller, naming the variable, before any
-host is reached (the inventory's hosts do not even exist), and deploy_lock behaves as documented."""
+host is reached (the inventory's hosts do not even exist): the deploy role's input checks.
+(The deploy_lock module's own tests: tests/unit/plugins/modules/test_deploy_lock.py.)"""
 
 import json
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -94,73 +92,3 @@ def test_rollback_refuses_bad_input_before_reaching_a_host(playbook, variables, 
     run = playbook("rollback.yml", variables)
     run.assert_refused(message)
     assert "Rollback | reach every host" not in run.output
-
-
-def lock(path, **params):
-    """Run the deploy_lock module as Ansible would (arguments in a JSON file); -> (rc, result)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as args:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"path": str(path), **params}}, args)
-        args.flush()
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "plugins" / "modules" / "deploy_lock.py"), args.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    return proc.returncode, json.loads(proc.stdout)
-
-
-def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
-    path = tmp_path / "locks" / "app.json"
-    rc, first = lock(path, token="a", holder={"user": "ana", "controller": "ci-1", "version": "2.0.0", "pid": 42})
-    assert rc == 0
-    assert first["changed"]
-    rc, again = lock(path, token="a")
-    assert rc == 0
-    assert not again["changed"], "taking a lock one holds again changes nothing"
-    rc, second = lock(path, token="b", holder={"user": "bob"})
-    assert rc != 0
-    assert "is held by ana@ci-1 (version 2.0.0, pid 42) since" in second["msg"]
-    assert not second["stale"]
-    assert json.loads(path.read_text())["token"] == "a"
-
-
-def test_a_stale_lock_is_reported_and_broken_only_when_asked(tmp_path):
-    path = tmp_path / "app.json"
-    path.write_text(json.dumps({"user": "ana", "controller": "ci-1", "since": time.time() - 7200, "token": "a"}))
-    rc, refused = lock(path, token="b", stale_after=3600)
-    assert rc != 0
-    assert refused["stale"]
-    assert "STALE (older than 3600 s)" in refused["msg"]
-    assert "deploy_lock_break=true" in refused["msg"]
-    rc, broken = lock(path, token="b", break_lock=True, holder={"user": "bob"})
-    assert rc == 0
-    assert broken["replaced"]["user"] == "ana"
-    assert json.loads(path.read_text())["user"] == "bob"
-    assert json.loads((tmp_path / "app.json.broken").read_text())["user"] == "ana"
-
-
-def test_a_lock_is_replaced_by_token_only_when_the_token_matches(tmp_path):
-    path = tmp_path / "app.json"
-    lock(path, token="a")
-    rc, _ = lock(path, token="c", replace_token="wrong")
-    assert rc != 0
-    rc, taken = lock(path, token="c", replace_token="a")
-    assert rc == 0
-    assert taken["replaced"]["token"] == "a"
-
-
-def test_release_removes_only_our_own_lock(tmp_path):
-    path = tmp_path / "app.json"
-    lock(path, token="a")
-    rc, other = lock(path, state="released", token="b")
-    assert rc == 0
-    assert not other["changed"]
-    assert path.exists()
-    rc, ours = lock(path, state="released", token="a")
-    assert rc == 0
-    assert ours["changed"]
-    assert not path.exists()
-    rc, free = lock(path, state="query")
-    assert rc == 0
-    assert free["holder"] == {}

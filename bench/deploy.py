@@ -3,14 +3,14 @@
 
 Needs the `rolling` scenario's hosts converged at 1.0.0 (`make bench-deploy` does that first).
 Run A is playbooks/deploy.yml; then the database is put back to its 1.0.0 state and every host
-back on 1.0.0; run B is the naive order (tests/bench/naive_deploy.yml: every migration first,
+back on 1.0.0; run B is the naive order (bench/naive_deploy.yml: every migration first,
 then every host restarted at once). For each it prints requests, failed requests (by status),
 p50/p99 latency before and during the deploy, the deploy's seconds and each host's switch
 seconds. A benchmark, not a test: it asserts nothing and always prints what it saw.
 
 It writes the figures as JSON (.cache/molecule-rolling/bench-deploy.json: per run the figures
 above, the deploy's JSON summary and a compact timeline of every request) and draws them
-(bench-deploy.png next to it, tests/bench_plot.py; `python -m tests.bench_plot <json> <png>`
+(bench-deploy.png next to it, bench/plot.py; `python -m bench.plot <json> <png>`
 draws it again from the JSON alone).
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import bench_plot
+from bench import plot
 from tests import rolling_bed as bed
 
 BEFORE_SECONDS = 15
@@ -50,9 +50,9 @@ def run_under_load(label: str, playbook: str, extra_vars: dict) -> dict:
         "total": load.summary(),
         "hosts": {host: info.get("switch_seconds") for host, info in sorted(run.summary.get("hosts", {}).items())},
         "log": str(run.log),
-        # For the picture (tests/bench_plot.py): the summary's epoch timestamps, and every request.
+        # For the picture (bench/plot.py): the summary's epoch timestamps, and every request.
         "summary": run.summary,
-        "timeline": bench_plot.timeline(load.results),
+        "timeline": plot.timeline(load.results),
     }
     if run.rc != 0:
         print(f"{label}: the playbook failed (rc {run.rc}), see {run.log}\n{run.tail(20)}", file=sys.stderr)
@@ -105,7 +105,7 @@ def main() -> int:
     results.append(
         run_under_load(
             "naive order 1.0.0 -> 2.0.1 (same code as 2.0.0)",
-            "../tests/bench/naive_deploy.yml",
+            "../bench/naive_deploy.yml",
             bed.deploy_vars("2.0.1", "2.0.0"),
         )
     )
@@ -113,13 +113,13 @@ def main() -> int:
     for figures in results:
         print(line(figures))
     output = bed.WORK / "bench-deploy.json"
-    output.write_text(bench_plot.dumps(results))
+    output.write_text(plot.dumps(results))
     print(f"\nfigures as JSON: {output}")
     picture = bed.WORK / "bench-deploy.png"
     try:
-        bench_plot.draw(results, picture)
+        plot.draw(results, picture)
     except Exception as error:  # the figures are measured and written: a picture is no reason to fail
-        print(f"could not draw {picture}: {error!r} (python -m tests.bench_plot {output} {picture})", file=sys.stderr)
+        print(f"could not draw {picture}: {error!r} (python -m bench.plot {output} {picture})", file=sys.stderr)
     else:
         print(f"picture of both deploys: {picture}")
     return 0

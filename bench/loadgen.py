@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A bounded load generator for the example app: reads and writes /api/airports at a steady rate.
 
-    python3 tests/loadgen.py --url http://127.0.0.1:18112 --rate 100 --seconds 20 [--max-requests N]
+    python3 -m bench.loadgen --url http://127.0.0.1:18112 --rate 100 --seconds 20 [--max-requests N]
 
 It stops by itself after --seconds or --max-requests, whichever comes first, and prints requests,
 failures by status (or error), and latency percentiles, as text or --json. Only loopback targets

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests import loadgen
+from bench import loadgen
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

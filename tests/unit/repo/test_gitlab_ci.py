@@ -2,11 +2,11 @@
 make test through gitlab-ci-local (the lint stage; the rolling scenario's deploy_stage job)."""
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 PIPELINE = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
 
 

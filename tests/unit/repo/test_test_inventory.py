@@ -2,11 +2,9 @@
 (the containers `make demo` and `molecule test -s rolling` create), so that playbooks run with
 `-i inventories/test` reach exactly those containers."""
 
-from pathlib import Path
-
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 def groups_of_inventory() -> dict[str, set[str]]:
