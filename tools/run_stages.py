@@ -40,8 +40,8 @@ LOGS = ROOT / ".cache" / "logs"
 NOT_RUN = 77
 MAKE = ("make", "--no-print-directory")
 
-# A molecule step starts with a line like "INFO     rolling ➜ converge: Executing".
-MOLECULE_STEP = re.compile(r"\b(?P<scenario>[\w-]+) (?:➜|>) (?P<step>[\w-]+):? Executing\b")
+# A molecule step starts with a line like "INFO     [rolling > converge] Executing".
+MOLECULE_STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] Executing\b")
 
 
 @dataclass
