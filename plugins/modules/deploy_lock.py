@@ -55,7 +55,9 @@ options:
     description: Replace the lock only if it is held under this token (a holder known to be gone).
     type: str
 author:
-  - djangoops.stack contributors
+  - djangoops.stack developers (@djangoops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -195,9 +197,9 @@ def main():
     except FileExistsError:
         winner = read(path)
         winner_age = now - winner.get("since", now)
+        failed = {**result, "holder": winner, "changed": bool(current)}
         module.fail_json(
-            msg=f"deploy lock {path} was taken meanwhile: {describe(winner, winner_age, False, stale_after)}",
-            **dict(result, holder=winner, changed=bool(current)),
+            msg=f"deploy lock {path} was taken meanwhile: {describe(winner, winner_age, False, stale_after)}", **failed
         )
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(holder, handle)
