@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: djangoops.stack contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: djangoops.stack developers
+# SPDX-License-Identifier: Apache-2.0 (the collection's license, see galaxy.yml)
 """The deploy lock: one deploy at a time per environment."""
 
 # ruff: noqa: E402 - an Ansible module documents itself before its imports (ansible-test's order)
