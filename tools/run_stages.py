@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     if slots < 1:
         parser.error("DJANGOOPS_TEST_SLOTS must be 1 or more")
     LOGS.mkdir(parents=True, exist_ok=True)
+    # The venv's tools first for every stage, whatever ran this script: a pyenv shim, for one, puts
+    # its own version's bin/ in front, and molecule would then find a pytest without testinfra.
+    os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     runner = Runner(time.monotonic())
     signal.signal(signal.SIGINT, runner.stop)
     signal.signal(signal.SIGTERM, runner.stop)
