@@ -1,11 +1,14 @@
 """A real PostgreSQL for the django_migrate tests, provisioned by this collection's postgresql role.
 
-One systemd test host (djangoops/platform:debian12, run as molecule/shared/create.yml runs it) named
-djangoops-migrate-pg gets the djangoops.stack.postgresql role through the community.docker
-connection: listening on its own address, scram-sha-256 for the docker network, a test role with
-CREATEDB. Its port 5432 is published on 127.0.0.1 only. Every test creates its own databases.
+One systemd test host (djangoops/platform:debian12, run as molecule/shared/create.yml runs it) gets
+the djangoops.stack.postgresql role through the community.docker connection: listening on its own
+address, scram-sha-256 for the docker network, a test role with CREATEDB. Its port 5432 is published
+on 127.0.0.1 only. Every test creates its own databases. The container is named
+djangoops-migrate-pg-<pid>-<random>, unique to this run, so that concurrent runs and other suites
+keep their containers; the run removes only its own (labelled owner=djangoops-migrate-tests).
 
-DJM_KEEP_PG=1 keeps the container after the session and reuses it next time (for development).
+DJM_KEEP_PG=1 keeps the container after the session and reuses it next time (for development): it is
+then named djangoops-migrate-pg-keep. A run only ever removes the container of its own name.
 """
 
 import json
@@ -21,7 +24,9 @@ import pytest
 
 from .helpers import CASES, ROOT, Pg, ansible_env, manage, module_args, run_module, run_playbook, snapshot
 
-CONTAINER = "djangoops-migrate-pg"
+KEEP = os.environ.get("DJM_KEEP_PG") == "1"
+# Unique per run: the run removes (docker rm --force) only this name, never another run's container.
+CONTAINER = "djangoops-migrate-pg-keep" if KEEP else f"djangoops-migrate-pg-{os.getpid()}-{secrets.token_hex(3)}"
 IMAGE = "djangoops/platform:debian12"
 USER = "djm_test"
 LOGIN_LABEL = "djangoops.migrate-tests.login"
@@ -145,7 +150,7 @@ def wait_for(pg, seconds=60):
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory):
-    keep = os.environ.get("DJM_KEEP_PG") == "1"
+    keep = KEEP
     started = time.monotonic()
     password = None
     if (
@@ -155,18 +160,20 @@ def postgres(tmp_path_factory):
     ):
         label = docker("inspect", "--format", f'{{{{index .Config.Labels "{LOGIN_LABEL}"}}}}', CONTAINER)
         password = label.stdout.strip() or None
-    if password is None:
-        ensure_image()
-        password = secrets.token_urlsafe(18)
-        start_container(password)
-        provision(tmp_path_factory.mktemp("provision"), password)
-        docker("exec", CONTAINER, "touch", PROVISIONED)
-    pg = Pg(host="127.0.0.1", port=published_port(), user=USER, password=password)
-    wait_for(pg)
-    print(f"\nPostgreSQL ready on 127.0.0.1:{pg.port} after {time.monotonic() - started:.1f}s")
-    yield pg
-    if not keep:
-        docker("rm", "--force", CONTAINER, check=False)
+    try:
+        if password is None:
+            ensure_image()
+            password = secrets.token_urlsafe(18)
+            start_container(password)
+            provision(tmp_path_factory.mktemp("provision"), password)
+            docker("exec", CONTAINER, "touch", PROVISIONED)
+        pg = Pg(host="127.0.0.1", port=published_port(), user=USER, password=password)
+        wait_for(pg)
+        print(f"\nPostgreSQL ready on 127.0.0.1:{pg.port} after {time.monotonic() - started:.1f}s")
+        yield pg
+    finally:
+        if not keep:  # this run's own container only, also when starting or provisioning it failed
+            docker("rm", "--force", CONTAINER, check=False)
 
 
 @pytest.fixture
