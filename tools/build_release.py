@@ -2,31 +2,52 @@
 """Build a release artifact of a Django app, once, on the controller.
 
     python3 tools/build_release.py --source example --version 1.0.0 --output .cache/releases \\
-        [--python 3.11 --python 3.13] [--force] [--json] [--dry-run]
+        [--requirements requirements/production.txt] [--python 3.11 --python 3.13] [--force] [--json] [--dry-run]
 
 writes ``<output>/<app>-<version>.tar.gz`` holding
 
 - ``src/``: the app's source (no ``__pycache__``, VCS or virtualenv folders, ``.env`` files), with a
-  ``VERSION`` file that holds the version;
-- ``wheels/``: one wheelhouse for every requested Python (CPython, manylinux x86_64): every
-  requirement of ``src/requirements.txt`` as a wheel, so that a host installs offline with
-  ``pip install --no-index --find-links wheels -r src/requirements.txt``;
-- ``manifest.json``: app, version, Pythons, platforms, the sha256 of every wheel, the source tree's
-  hash and git commit, when and with what it was built.
+  ``VERSION`` file that holds the version, and ``.djangoops-requirements.txt``: every package the
+  hosts install, pinned (``name==version``, with environment markers where a package is not needed
+  everywhere), so that a host installs offline with
+  ``pip install --no-index --find-links wheels -r src/.djangoops-requirements.txt``;
+- ``wheels/``: one wheelhouse for every requested Python (CPython, manylinux x86_64): a wheel of
+  every package of that file for every Python it applies to;
+- ``manifest.json``: app, version, Pythons, platforms, the requirements and where they came from,
+  the sha256 of every wheel, the source tree's hash and git commit, when and with what it was built.
+
+The requirements come from the source, the first of:
+
+1. ``--requirements PATH`` (relative to the source): a requirements file, e.g.
+   ``requirements/production.txt`` (or ``uv.lock`` / ``poetry.lock`` to pick one);
+2. ``pyproject.toml`` with ``uv.lock`` or ``poetry.lock``: the packages of the lock that the
+   project's main dependencies need (no development groups, no extras of the project), with the
+   lock's environment markers and hashes; no uv or poetry is needed. When the project is a package
+   (a ``build-system``, and neither ``tool.uv.package = false`` nor poetry's ``package-mode = false``)
+   it is built as a wheel (``pip wheel``) and installed too;
+3. ``requirements.txt``.
+
+Requirements files may include others with ``-r`` and ``-c`` (relative to the including file, inside
+the source, no cycles); a local path, editable or VCS requirement is refused (wheels from the index
+only). A source with none of these is refused, and so is a project whose ``requires-python`` excludes
+a target Python, or a pin that needs another Python (named, with the fix, in one message).
 
 Building a version that exists with the same inputs (source tree, Pythons, platforms) leaves the
 artifact alone and reports ``unchanged``; with other inputs it is refused (exit status 3) unless
 ``--force``: a version names one set of bytes. Downloaded wheels are kept in a cache (``--wheel-cache``,
 by default ``.cache/wheels`` of the checkout this tool is in), and the wheelhouse is always assembled
-from that cache with no index, so a rebuild needs no network once the cache holds the wheels. With
-``SOURCE_DATE_EPOCH`` set, two builds of the same inputs are identical to the byte.
+from that cache with no index, so a rebuild needs no network once the cache holds the wheels (and
+the project's build requirements). With ``SOURCE_DATE_EPOCH`` set, two builds of the same inputs are
+identical to the byte.
 
 pip evaluates environment markers with the interpreter that runs it, not with the target Python:
-after downloading, every wheel's own dependencies are evaluated for each target Python (any micro
-version) and a missing one fails the build, naming the package to pin in requirements.txt.
+the builder evaluates the requirements' markers itself for each target Python (any micro version),
+and after downloading, every wheel's own dependencies are evaluated for each target Python and a
+missing one fails the build, naming the package to pin.
 
 Exit status: 0 built or unchanged, 1 build failed (pip, source), 2 bad arguments, 3 refused.
-Standard library only; Python 3.11 or later; pip must be importable by the running interpreter.
+Standard library only (``packaging`` is pip's vendored copy when it is not installed); Python 3.11
+or later; pip must be importable by the running interpreter.
 """
 
 from __future__ import annotations
@@ -46,7 +67,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
+import types
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
@@ -58,6 +82,11 @@ DEFAULT_PYTHONS = ("3.11", "3.13")
 DEFAULT_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 IMPLEMENTATION = "cp"
 DEFAULT_WHEEL_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"
+# The flat, pinned requirements the hosts install from, written into src/ of the artifact.
+FLAT_REQUIREMENTS = ".djangoops-requirements.txt"
+# The Python of each Debian release the collection supports, for messages.
+DEBIAN_PYTHONS = {"3.11": "Debian 12", "3.13": "Debian 13"}
+LOCK_FILES = ("uv.lock", "poetry.lock")
 
 EXCLUDED_DIRS = frozenset(
     {
@@ -78,7 +107,7 @@ EXCLUDED_DIRS = frozenset(
 EXCLUDED_FILE_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 EXCLUDED_FILES = frozenset({".DS_Store", ".env"})
 # Written by this tool or by the app at run time, at the top of the source only.
-EXCLUDED_TOP_LEVEL = frozenset({"VERSION", "staticfiles", "media"})
+EXCLUDED_TOP_LEVEL = frozenset({"VERSION", FLAT_REQUIREMENTS, "staticfiles", "media"})
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
@@ -165,16 +194,6 @@ def tree_sha256(files: Iterable[SourceFile]) -> str:
     return sha256_json([[f.relpath, f.executable, f.sha256] for f in files])
 
 
-def requirement_lines(path: Path) -> list[str]:
-    """The requirement lines of a requirements file (comments, blank lines and options left out)."""
-    lines = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if line and not line.startswith(("#", "-")):
-            lines.append(line)
-    return lines
-
-
 def git_state(root: Path) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the checkout holding root, or (None, None) outside git."""
     git = shutil.which("git")
@@ -194,6 +213,715 @@ def git_state(root: Path) -> tuple[str | None, bool | None]:
     except (OSError, subprocess.SubprocessError):
         return None, None
     return commit or None, bool(status.strip())
+
+
+# ---------------------------------------------------------------------------------------------
+# Requirements: what the hosts install, from a requirements file or a lock
+
+
+def _packaging():
+    """``packaging``'s modules: the installed one, else the copy inside pip."""
+    try:
+        from packaging import markers, requirements, specifiers, version
+    except ImportError:
+        from pip._vendor.packaging import markers, requirements, specifiers, version
+    return types.SimpleNamespace(markers=markers, requirements=requirements, specifiers=specifiers, version=version)
+
+
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One requirement to download: ``text`` has no marker (``psycopg[binary]==3.3.9``)."""
+
+    name: str  # normalized project name
+    text: str
+    marker: str | None = None  # PEP 508 environment marker; None: everywhere
+    extras: tuple[str, ...] = ()
+    hashes: tuple[str, ...] = ()
+    origin: str = ""  # file:line or the lock file, for messages
+
+
+@dataclass
+class Requirements:
+    """The release's requirements as the source states them."""
+
+    kind: str  # "requirements", "uv.lock" or "poetry.lock"
+    files: list[str]  # the files read (relative to the source), the one that names them all first
+    pins: list[Pin]
+    constraints: list[Pin]
+    options: list[str]  # pip options for a download from the index (index URLs, find-links)
+    flags: list[str]  # pip options for every download (--pre, --prefer-binary)
+    locked: bool  # a lock lists every package: downloaded with --no-deps
+    project: str | None  # the project's name when it is built as a wheel and installed
+    fix: str  # where a pin is changed, for messages
+
+    @property
+    def origin(self) -> str:
+        return self.files[0]
+
+
+def _and(*markers: str | None) -> str | None:
+    parts = []
+    for marker in markers:
+        if marker and marker not in parts:
+            parts.append(marker)
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return " and ".join(f"({part})" for part in parts)
+
+
+def _or(markers: Iterable[str | None]) -> str | None:
+    parts = []
+    for marker in markers:
+        if marker is None:
+            return None
+        if marker not in parts:
+            parts.append(marker)
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return " or ".join(f"({part})" for part in sorted(parts))
+
+
+def normalize_marker(marker: str | None, where: str) -> str | None:
+    if marker is None or not marker.strip():
+        return None
+    try:
+        return str(_packaging().markers.Marker(marker))
+    except _packaging().markers.InvalidMarker as exc:
+        raise BuildError(f"{where}: invalid environment marker {marker!r}: {exc}") from None
+
+
+def marker_applies(marker: str | None, python: str) -> bool:
+    """Whether a marker holds for CPython ``python`` on Linux x86_64 (any micro version, no extra)."""
+    if marker is None:
+        return True
+    parsed = _packaging().markers.Marker(marker)
+    return any(parsed.evaluate(env) for env in marker_environments(python))
+
+
+def simplify_marker(marker: str | None) -> str | None:
+    """None for a marker that holds on every CPython 3.8 to 3.20 on Linux x86_64 (what hosts run):
+    a lock's markers joined over several paths often say ``a or not a``."""
+    if marker is None:
+        return None
+    parsed = _packaging().markers.Marker(marker)
+    pythons = (f"3.{minor}" for minor in range(8, 21))
+    if all(parsed.evaluate(env) for python in pythons for env in marker_environments(python)):
+        return None
+    return marker
+
+
+def _mentions_extra(marker: str | None) -> bool:
+    return bool(marker) and re.search(r"\bextra\b", marker) is not None
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, line) of a requirements file: continuations joined, comments dropped."""
+    lines, buffer, first = [], [], 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not buffer:
+            first = number
+        if raw.endswith("\\") and not re.match(r"^\s*#", raw):
+            buffer.append(raw[:-1])
+            continue
+        buffer.append(raw)
+        line = re.sub(r"(^|\s+)#.*$", "", " ".join(buffer)).strip()
+        buffer = []
+        if line:
+            lines.append((first, line))
+    if buffer:
+        line = re.sub(r"(^|\s+)#.*$", "", " ".join(buffer)).strip()
+        if line:
+            lines.append((first, line))
+    return lines
+
+
+SHORT_OPTIONS = {
+    "-r": "--requirement",
+    "-c": "--constraint",
+    "-e": "--editable",
+    "-i": "--index-url",
+    "-f": "--find-links",
+}
+VALUE_OPTIONS = frozenset(
+    {*SHORT_OPTIONS.values(), "--extra-index-url", "--trusted-host", "--only-binary", "--no-binary"}
+)
+FLAG_OPTIONS = frozenset({"--pre", "--prefer-binary", "--require-hashes", "--no-index"})
+
+
+def _option(line: str) -> tuple[str, str]:
+    """(long option name, value) of an option line of a requirements file."""
+    match = re.match(r"^(--[A-Za-z0-9-]+)(?:\s*=\s*|\s+|$)(.*)$", line) or re.match(r"^(-[A-Za-z])\s*(.*)$", line)
+    if not match:
+        return line, ""
+    return SHORT_OPTIONS.get(match[1], match[1]), match[2].strip().strip("'\"")
+
+
+def _not_from_an_index(text: str) -> str | None:
+    """What a requirement that pip cannot download as a wheel by name is, or None."""
+    lowered = text.lower()
+    if re.search(r"(^|@\s*)(git|hg|svn|bzr)\+", lowered):
+        return "a VCS checkout"
+    if re.search(r"(^|@\s*)file:", lowered) or text.startswith((".", "/", "~")):
+        return "a local path"
+    if re.search(r"\.(tar\.gz|tgz|zip|tar\.bz2)$", lowered):
+        return "a source archive"
+    return None
+
+
+def parse_pin(text: str, where: str, hashes: Sequence[str] = ()) -> Pin:
+    """A requirement line (``Django==5.2.19; python_version >= "3.12"``) as a Pin."""
+    packaging = _packaging()
+    what = _not_from_an_index(text)
+    if what is None:
+        try:
+            requirement = packaging.requirements.Requirement(text)
+        except packaging.requirements.InvalidRequirement as exc:
+            if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE) or text.endswith(".whl"):
+                what = "a URL or file without a project name"
+            else:
+                raise BuildError(f"{where}: {text!r} is not a requirement: {exc}") from None
+    if what is not None:
+        raise BuildError(
+            f"{where}: {text!r} is {what}: a release installs packages from the index, as wheels, by name "
+            "(pin the package as name==version; building wheels of local or VCS packages is not supported yet, "
+            "and the app itself ships as src/ or, as a package, from pyproject.toml with uv.lock or poetry.lock)"
+        )
+    extras = tuple(sorted(canonical_name(extra) for extra in requirement.extras))
+    body = requirement.name + (f"[{','.join(extras)}]" if extras else "")
+    body += f" @ {requirement.url}" if requirement.url else str(requirement.specifier)
+    marker = str(requirement.marker) if requirement.marker else None
+    return Pin(canonical_name(requirement.name), body, marker, extras, tuple(hashes), where)
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_requirements_file(root: Path, path: Path) -> Requirements:
+    """A requirements file with its ``-r`` and ``-c`` includes, followed recursively."""
+    result = Requirements("requirements", [], [], [], [], [], False, None, "")
+    _read_requirements(root, path, "requirement", [], set(), result)
+    result.fix = f"in {result.origin}" if len(result.files) == 1 else f"in {result.origin} or the files it includes"
+    return result
+
+
+def _read_requirements(root, path, kind, chain, seen, result) -> None:
+    rel = _relative(root, path)
+    if path in chain:
+        cycle = " -> ".join([*(_relative(root, p) for p in chain[chain.index(path) :]), rel])
+        raise BuildError(f"requirements files include each other: {cycle}; remove one of these -r/-c lines")
+    if (path, kind) in seen:
+        return
+    seen.add((path, kind))
+    if rel not in result.files:
+        result.files.append(rel)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{rel}: cannot be read: {exc}") from None
+    for number, line in _logical_lines(text):
+        where = f"{rel}:{number}"
+        if not line.startswith("-"):
+            requirement, _, options = re.match(r"^(.*?)(\s+(--\S.*))?$", line).group(1, 2, 3)
+            hashes = re.findall(r"--hash(?:\s*=\s*|\s+)(\S+)", options or "")
+            if options and re.sub(r"--hash(?:\s*=\s*|\s+)\S+", "", options).strip():
+                raise BuildError(f"{where}: {line!r}: only --hash options may follow a requirement")
+            pin = parse_pin(requirement, where, hashes)
+            (result.constraints if kind == "constraint" else result.pins).append(pin)
+            continue
+        name, value = _option(line)
+        if name in ("--requirement", "--constraint"):
+            if not value:
+                raise BuildError(f"{where}: {line!r} names no file")
+            if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+                raise BuildError(
+                    f"{where}: {line!r}: requirements from a URL are not supported; put the file in the source"
+                )
+            target = (path.parent / value).resolve()
+            if not target.is_relative_to(root):
+                raise BuildError(
+                    f"{where}: {line!r}: {target} is outside the source {root}: a release is built from its source only"
+                )
+            if not target.is_file():
+                raise BuildError(
+                    f"{where}: {line!r}: {_relative(root, target)} does not exist (a path after {name} is relative "
+                    f"to the folder of the file that names it, {_relative(root, path.parent) or '.'}/): "
+                    "fix the path or add the file"
+                )
+            included = "constraint" if name == "--constraint" or kind == "constraint" else "requirement"
+            _read_requirements(root, target, included, [*chain, path], seen, result)
+        elif name == "--editable":
+            raise BuildError(
+                f"{where}: {line!r} is an editable install: a release installs packages from the index, as wheels "
+                "(the app ships as src/; to install the project as a package, use pyproject.toml with uv.lock or "
+                "poetry.lock; building wheels of other local packages is not supported yet)"
+            )
+        elif name in ("--index-url", "--extra-index-url", "--trusted-host"):
+            result.options.append(f"{name}={value}")
+        elif name == "--find-links":
+            if not re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+                value = str((path.parent / value).resolve())
+            result.options.append(f"--find-links={value}")
+        elif name == "--no-index":
+            result.options.append(name)
+        elif name in FLAG_OPTIONS:
+            if name not in result.flags:
+                result.flags.append(name)
+        elif name in ("--only-binary", "--no-binary"):
+            continue  # the builder downloads wheels only, always
+        else:
+            raise BuildError(f"{where}: {line!r}: option {name} is not supported in a release's requirements")
+
+
+def _load_toml(path: Path, rel: str) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BuildError(f"{rel}: cannot be read as TOML: {exc}") from None
+
+
+def _walk(start, children, limit: int = 16) -> dict:
+    """{node: set of markers (None: unconditional)} of every node reachable from start."""
+    found: dict = {}
+    stack = list(start)
+    while stack:
+        node, marker = stack.pop()
+        markers = found.setdefault(node, set())
+        if None in markers or marker in markers:
+            continue
+        if marker is None or len(markers) >= limit:
+            markers.clear()
+            marker = None
+        markers.add(marker)
+        stack.extend((child, _and(marker, child_marker)) for child, child_marker in children(node))
+    return found
+
+
+def _lock_marker(markers: set, where: str) -> str | None:
+    return simplify_marker(normalize_marker(_or(markers), where))
+
+
+def _check_lock_is_current(lock_rel: str, locked_names: set[str], wanted: Iterable[str], tool: str) -> None:
+    missing = sorted(set(wanted) - locked_names)
+    if missing:
+        raise BuildError(
+            f"{lock_rel} is out of date: pyproject.toml's dependencies {', '.join(missing)} are not in it; "
+            f"run `{tool} lock` and commit the lock"
+        )
+
+
+def _pyproject_dependency_names(pyproject: dict) -> list[str]:
+    names = []
+    for line in pyproject.get("project", {}).get("dependencies", []) or []:
+        match = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match:
+            names.append(canonical_name(match[1]))
+    return names
+
+
+def _index_package(name: str, source: dict | None, lock_rel: str, kind: str) -> None:
+    """Refuse a locked package that does not come from an index."""
+    if kind == "uv.lock":
+        origin = next(iter(source or {}), "registry")
+        if origin != "registry":
+            raise BuildError(
+                f"{lock_rel}: {name} comes from a {origin} ({(source or {})[origin]}), not from an index: a release "
+                "installs packages from the index, as wheels (building wheels of local, URL or VCS packages, "
+                "and uv workspaces, are not supported yet)"
+            )
+    elif source and source.get("type") not in (None, "legacy"):
+        raise BuildError(
+            f"{lock_rel}: {name} comes from a {source.get('type')} source ({source.get('url')}), not from an index: "
+            "a release installs packages from the index, as wheels (building wheels of local, URL or VCS packages "
+            "is not supported yet)"
+        )
+
+
+def export_uv_lock(root: Path, pyproject: dict, lock_rel: str) -> tuple[list[Pin], dict]:
+    """The pins of the packages the project's main dependencies need, from uv.lock; and the project's package."""
+    lock = _load_toml(root / lock_rel, lock_rel)
+    packages = [p for p in lock.get("package", []) if isinstance(p, dict) and "name" in p]
+    by_name = defaultdict(list)
+    for package in packages:
+        by_name[canonical_name(package["name"])].append(package)
+
+    def key(package):
+        return (
+            canonical_name(package["name"]),
+            str(package.get("version")),
+            json.dumps(package.get("source"), sort_keys=True),
+        )
+
+    index = {key(package): package for package in packages}
+    name = canonical_name(pyproject.get("project", {}).get("name", ""))
+    roots = [p for p in packages if p.get("source") in ({"editable": "."}, {"virtual": "."})]
+    if name:
+        roots = [p for p in roots if canonical_name(p["name"]) == name]
+    if len(roots) != 1:
+        raise BuildError(
+            f'{lock_rel} has no entry for the project {name or "(unnamed)"} with source editable or virtual ".": '
+            "run `uv lock` in the source and commit the lock"
+        )
+    project = roots[0]
+
+    def find(dep):
+        candidates = by_name.get(canonical_name(dep["name"]), [])
+        if "version" in dep:
+            candidates = [c for c in candidates if str(c.get("version")) == str(dep["version"])]
+        if "source" in dep:
+            candidates = [c for c in candidates if c.get("source") == dep["source"]]
+        if len(candidates) != 1:
+            raise BuildError(
+                f"{lock_rel}: the dependency {dep['name']} matches {len(candidates)} packages of the lock: "
+                "run `uv lock` again"
+            )
+        return candidates[0]
+
+    def children(node):
+        package_key, extra = node
+        package = index[package_key]
+        if extra is None:
+            deps = package.get("dependencies", [])
+        else:
+            yield (package_key, None), None
+            deps = package.get("optional-dependencies", {}).get(extra, [])
+        for dep in deps:
+            child = key(find(dep))
+            marker = dep.get("marker")
+            yield (child, None), marker
+            for child_extra in dep.get("extra", []):
+                yield (child, child_extra), marker
+
+    found = _walk(children((key(project), None)), children)
+    _check_lock_is_current(
+        lock_rel, {node[0][0] for node in found} | {name}, _pyproject_dependency_names(pyproject), "uv"
+    )
+    pins = []
+    for (package_key, extra), markers in sorted(found.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        if extra is not None or package_key == key(project):
+            continue
+        package = index[package_key]
+        _index_package(package["name"], package.get("source"), lock_rel, "uv.lock")
+        hashes = [wheel["hash"] for wheel in package.get("wheels", []) if wheel.get("hash")]
+        if package.get("sdist", {}).get("hash"):
+            hashes.append(package["sdist"]["hash"])
+        pins.append(
+            Pin(
+                canonical_name(package["name"]),
+                f"{canonical_name(package['name'])}=={package['version']}",
+                _lock_marker(markers, lock_rel),
+                (),
+                tuple(hashes),
+                lock_rel,
+            )
+        )
+    return pins, project
+
+
+POETRY_DEPENDENCY = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(?:\(([^)]*)\))?\s*(?:;\s*(.*))?$"
+)
+
+
+def poetry_specifiers(constraint: str) -> list[str]:
+    """Poetry's version constraint (``^3.11``, ``>=3.11,<3.14``, ``~3.12 || ^3.13``) as PEP 440
+    specifier sets, one per alternative."""
+    alternatives = []
+    for alternative in str(constraint).split("||"):
+        alternative = re.sub(r"(>=|<=|!=|==|~=|>|<|\^|~)\s+", r"\1", alternative.strip())
+        parts = []
+        for token in filter(None, re.split(r"[,\s]+", alternative)):
+            if token in ("*", ""):
+                continue
+            match = re.match(r"^(\^|~(?!=))(\d+(?:\.\d+)*)$", token)
+            if match:
+                numbers = [int(n) for n in match[2].split(".")]
+                if match[1] == "^":
+                    position = next((i for i, n in enumerate(numbers) if n), len(numbers) - 1)
+                else:
+                    position = min(1, len(numbers) - 1) if len(numbers) > 1 else 0
+                upper = [*numbers[:position], numbers[position] + 1]
+                parts += [f">={match[2]}", f"<{'.'.join(map(str, upper))}"]
+            elif re.match(r"^\d+(\.\d+)*(\.\*)?$", token):
+                parts.append(f"=={token}" if token.endswith("*") or token.count(".") >= 2 else f"=={token}.*")
+            else:
+                parts.append(token)
+        alternatives.append(",".join(parts))
+    return alternatives or [""]
+
+
+def poetry_python_marker(constraint: str | None) -> str | None:
+    if not constraint or str(constraint).strip() == "*":
+        return None
+    ors = []
+    for alternative in poetry_specifiers(constraint):
+        ands = [
+            f'python_full_version {op} "{version}"'
+            for op, version in (
+                re.match(r"^(~=|==|!=|<=|>=|<|>)(.*)$", part).groups() for part in alternative.split(",") if part
+            )
+        ]
+        if not ands:
+            return None
+        ors.append(" and ".join(ands))
+    return _or(ors)
+
+
+def _poetry_root_dependencies(pyproject: dict, where: str) -> list[tuple[str, str | None, list[str]]]:
+    """(name, marker, extras) of the project's main dependencies (PEP 621 or tool.poetry)."""
+    packaging = _packaging()
+    found = []
+    project_dependencies = pyproject.get("project", {}).get("dependencies")
+    if project_dependencies is not None:
+        for line in project_dependencies:
+            try:
+                requirement = packaging.requirements.Requirement(line)
+            except packaging.requirements.InvalidRequirement as exc:
+                raise BuildError(
+                    f"pyproject.toml: project.dependencies: {line!r} is not a requirement: {exc}"
+                ) from None
+            marker = str(requirement.marker) if requirement.marker else None
+            found.append((canonical_name(requirement.name), marker, sorted(requirement.extras)))
+        return found
+    for name, spec in pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).items():
+        if name.lower() == "python":
+            continue
+        for item in spec if isinstance(spec, list) else [spec]:
+            if isinstance(item, str):
+                found.append((canonical_name(name), None, []))
+                continue
+            if item.get("optional"):
+                continue
+            if any(k in item for k in ("path", "git", "url")):
+                _index_package(
+                    name,
+                    {"type": "path/git/url", "url": item.get("path") or item.get("git") or item.get("url")},
+                    where,
+                    "poetry.lock",
+                )
+            platform = f'sys_platform == "{item["platform"]}"' if item.get("platform") else None
+            marker = _and(item.get("markers"), poetry_python_marker(item.get("python")), platform)
+            found.append((canonical_name(name), marker, list(item.get("extras", []))))
+    return found
+
+
+def export_poetry_lock(root: Path, pyproject: dict, lock_rel: str) -> list[Pin]:
+    """The pins of the main group's packages from poetry.lock (lock-version 2.1: its groups and
+    markers; older locks: the dependency graph walked from pyproject.toml's main dependencies)."""
+    lock = _load_toml(root / lock_rel, lock_rel)
+    packages = [p for p in lock.get("package", []) if isinstance(p, dict) and "name" in p]
+    by_name = defaultdict(list)
+    for package in packages:
+        by_name[canonical_name(package["name"])].append(package)
+    roots = _poetry_root_dependencies(pyproject, lock_rel)
+    _check_lock_is_current(lock_rel, set(by_name), [name for name, _, _ in roots], "poetry")
+    selected: list[tuple[dict, str | None]] = []
+    if any("groups" in package for package in packages):
+        for package in packages:
+            if "main" not in package.get("groups", []) or package.get("optional"):
+                continue
+            marker = package.get("markers")
+            if isinstance(marker, dict):
+                marker = marker.get("main")
+            selected.append((package, marker))
+    else:
+
+        def package_of(name):
+            candidates = by_name.get(name, [])
+            if len(candidates) != 1:
+                raise BuildError(
+                    f"{lock_rel} holds {len(candidates)} versions of {name}: this lock format (lock-version "
+                    f"{lock.get('metadata', {}).get('lock-version')}) does not say which one the main group needs; "
+                    "lock again with Poetry 2 (`poetry lock`)"
+                )
+            return candidates[0]
+
+        def children(node):
+            name, extra = node
+            package = package_of(name)
+            if extra is not None:
+                yield (name, None), None
+                extras = {canonical_name(k): v for k, v in package.get("extras", {}).items()}
+                for item in extras.get(extra, []):
+                    match = POETRY_DEPENDENCY.match(item)
+                    if match:
+                        yield (canonical_name(match[1]), None), match[4]
+                        for child_extra in filter(None, (match[2] or "").split(",")):
+                            yield (canonical_name(match[1]), canonical_name(child_extra.strip())), match[4]
+                return
+            for dep_name, spec in package.get("dependencies", {}).items():
+                for item in spec if isinstance(spec, list) else [spec]:
+                    if isinstance(item, dict) and item.get("optional"):
+                        continue
+                    marker = None
+                    extras = []
+                    if isinstance(item, dict):
+                        marker = _and(item.get("markers"), poetry_python_marker(item.get("python")))
+                        extras = item.get("extras", [])
+                    yield (canonical_name(dep_name), None), marker
+                    for child_extra in extras:
+                        yield (canonical_name(dep_name), canonical_name(child_extra)), marker
+
+        start = []
+        for name, marker, extras in roots:
+            start.append(((name, None), marker))
+            start += [((name, canonical_name(extra)), marker) for extra in extras]
+        for (name, extra), markers in sorted(_walk(start, children).items(), key=lambda i: (i[0][0], i[0][1] or "")):
+            if extra is None:
+                selected.append((package_of(name), _or(markers)))
+    pins = []
+    for package, marker in selected:
+        name = canonical_name(package["name"])
+        _index_package(name, package.get("source"), lock_rel, "poetry.lock")
+        marker = simplify_marker(normalize_marker(marker, lock_rel))
+        hashes = tuple(f["hash"] for f in package.get("files", []) if f.get("hash"))
+        pins.append(Pin(name, f"{name}=={package['version']}", marker, (), hashes, lock_rel))
+    return pins
+
+
+def _lock_project(pyproject: dict, kind: str) -> tuple[str | None, bool]:
+    """(the project's name, whether it is a package that is built and installed)."""
+    tool = pyproject.get("tool", {})
+    name = pyproject.get("project", {}).get("name") or tool.get("poetry", {}).get("name")
+    has_build_system = bool(pyproject.get("build-system"))
+    if kind == "uv.lock":
+        package = tool.get("uv", {}).get("package")
+        is_package = has_build_system if package is None else bool(package)
+    else:
+        is_package = has_build_system and tool.get("poetry", {}).get("package-mode", True) is not False
+    return (canonical_name(name) if name else None), is_package
+
+
+def read_lock(root: Path, lock_name: str) -> Requirements:
+    pyproject_path = root / "pyproject.toml"
+    if not pyproject_path.is_file():
+        raise BuildError(f"{root}: {lock_name} without pyproject.toml: the lock needs its project")
+    pyproject = _load_toml(pyproject_path, "pyproject.toml")
+    tool = "uv" if lock_name == "uv.lock" else "poetry"
+    if lock_name == "uv.lock":
+        pins, _ = export_uv_lock(root, pyproject, lock_name)
+    else:
+        pins = export_poetry_lock(root, pyproject, lock_name)
+    if any(not pin.hashes for pin in pins):
+        pins = [Pin(p.name, p.text, p.marker, p.extras, (), p.origin) for p in pins]
+    lock = _load_toml(root / lock_name, lock_name)
+    indexes = []  # the lock's other indexes (uv registries, poetry legacy sources), for pip
+    for package in lock.get("package", []):
+        source = package.get("source") if isinstance(package, dict) else None
+        url = (source or {}).get("registry") or ((source or {}).get("type") == "legacy" and source.get("url"))
+        if url and not re.match(r"^https://pypi\.org/simple/?$", url) and url not in indexes:
+            indexes.append(url)
+    name, is_package = _lock_project(pyproject, lock_name)
+    if is_package and not name:
+        raise BuildError("pyproject.toml: the project has no name, so it cannot be built as a package")
+    return Requirements(
+        kind=lock_name,
+        files=[lock_name, "pyproject.toml"],
+        pins=pins,
+        constraints=[],
+        options=[f"--extra-index-url={url}" for url in indexes],
+        flags=[],
+        locked=True,
+        project=name if is_package else None,
+        fix=f"in pyproject.toml, then run `{tool} lock`",
+    )
+
+
+def _python_alternatives(pyproject: dict, lock: dict | None, kind: str | None) -> list[tuple[str, str, list[str]]]:
+    """(where, as written, PEP 440 alternatives) of every Python requirement the project states."""
+    found = []
+    requires = pyproject.get("project", {}).get("requires-python")
+    if requires:
+        found.append(("pyproject.toml: requires-python", requires, [requires]))
+    poetry_python = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}).get("python")
+    if isinstance(poetry_python, str) and not requires:
+        found.append(
+            ("pyproject.toml: tool.poetry.dependencies.python", poetry_python, poetry_specifiers(poetry_python))
+        )
+    if lock and kind == "uv.lock" and lock.get("requires-python") and not requires:
+        found.append(("uv.lock: requires-python", lock["requires-python"], [lock["requires-python"]]))
+    return found
+
+
+def check_requires_python(root: Path, requirements: Requirements, pythons: Sequence[str]) -> None:
+    """Refuse a target Python that the project's requires-python (or Poetry's python) excludes."""
+    pyproject_path = root / "pyproject.toml"
+    if not pyproject_path.is_file():
+        return
+    pyproject = _load_toml(pyproject_path, "pyproject.toml")
+    lock = _load_toml(root / requirements.kind, requirements.kind) if requirements.kind == "uv.lock" else None
+    specifiers = _packaging().specifiers
+    problems = []
+    for where, written, alternatives in _python_alternatives(pyproject, lock, requirements.kind):
+        try:
+            sets = [specifiers.SpecifierSet(alternative) for alternative in alternatives]
+        except specifiers.InvalidSpecifier as exc:
+            raise BuildError(f"{where} {written!r} is not a version specifier: {exc}") from None
+
+        def allows(python, sets=sets):
+            return any(s.contains(f"{python}.{micro}", prereleases=True) for s in sets for micro in range(50))
+
+        excluded = [python for python in pythons if not allows(python)]
+        if excluded:
+            supported = [f"{debian} (Python {python})" for python, debian in DEBIAN_PYTHONS.items() if allows(python)]
+            hosts = ", ".join(f"{p} ({DEBIAN_PYTHONS[p]})" if p in DEBIAN_PYTHONS else p for p in excluded)
+            instead = (
+                f"run the app hosts on {' or '.join(supported)} and build for that Python (--python, deploy_pythons)"
+                if supported
+                else "no Debian release the collection supports has such a Python"
+            )
+            problems.append(
+                f'{where} = "{written}" excludes Python {hosts}, which the hosts run: {instead}, '
+                f"or widen {where.split(': ')[1]} if the app runs on Python {excluded[0]}"
+            )
+    if problems:
+        raise BuildError("\n".join(problems))
+
+
+def find_requirements(source: Path, named: str | None, log) -> Requirements:
+    """The release's requirements: --requirements, else pyproject.toml with a lock, else requirements.txt."""
+    if named:
+        candidate = Path(named)
+        path = (candidate if candidate.is_absolute() else source / candidate).resolve()
+        if not path.is_relative_to(source):
+            raise UsageError(f"--requirements {named}: outside the source {source}")
+        if not path.is_file():
+            raise UsageError(f"--requirements {named}: no such file in {source} (the path is relative to the source)")
+        if path.parent == source and path.name in LOCK_FILES:
+            return read_lock(source, path.name)
+        return read_requirements_file(source, path)
+    has_pyproject = (source / "pyproject.toml").is_file()
+    locks = [name for name in LOCK_FILES if (source / name).is_file()]
+    if has_pyproject and len(locks) > 1:
+        raise BuildError(
+            f"{source} holds both uv.lock and poetry.lock: remove the stale one, or name the one to use with "
+            "--requirements uv.lock (or poetry.lock)"
+        )
+    if has_pyproject and locks:
+        if (source / "requirements.txt").is_file():
+            log(f"using pyproject.toml and {locks[0]}; --requirements requirements.txt would use requirements.txt")
+        return read_lock(source, locks[0])
+    if (source / "requirements.txt").is_file():
+        return read_requirements_file(source, source / "requirements.txt")
+    candidates = sorted(p.relative_to(source).as_posix() for p in source.glob("requirements*/*.txt"))
+    candidates += sorted(p.name for p in source.glob("requirements*.txt"))
+    hint = f" (found {', '.join(candidates)}: e.g. --requirements {candidates[-1]})" if candidates else ""
+    if has_pyproject:
+        raise BuildError(
+            f"{source}: pyproject.toml has no lock next to it: run `uv lock` or `poetry lock` and commit uv.lock or "
+            f"poetry.lock (the release installs the lock's pins), or name a requirements file with --requirements{hint}"
+        )
+    raise BuildError(
+        f"{source}: no requirements: add requirements.txt (every package pinned), or pyproject.toml with uv.lock or "
+        f"poetry.lock, or name a requirements file with --requirements{hint}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,23 +987,14 @@ def requirement_name(line: str) -> str | None:
     return re.sub(r"[-_.]+", "-", match[1]).lower() if match else None
 
 
-def check_wheelhouse(wheels: Sequence[Path], requirements: Sequence[str], pythons: Sequence[str], platforms) -> None:
-    """Every requirement (but those with a marker, which pip resolved) has a wheel for every Python."""
+def check_wheelhouse(wheels: Sequence[Path], names: dict[str, set[str]], platforms) -> None:
+    """Every package named for a Python ({python: names}) has a wheel for that Python."""
     tags = [parse_wheel_filename(wheel.name) for wheel in wheels]
-    for python in pythons:
-        names = {t.name for t in tags if wheel_supports(t, python, platforms)}
-        missing = sorted({n for n in map(requirement_name, requirements) if n} - names)
+    for python, wanted in names.items():
+        present = {t.name for t in tags if wheel_supports(t, python, platforms)}
+        missing = sorted(wanted - present)
         if missing:
             raise BuildError(f"no wheel for Python {python} of: {', '.join(missing)}")
-
-
-def _packaging():
-    """``packaging``'s requirements and versions: the installed one, else the copy inside pip."""
-    try:
-        from packaging import requirements, version
-    except ImportError:
-        from pip._vendor.packaging import requirements, version
-    return requirements, version
 
 
 def marker_environments(python: str) -> list[dict[str, str]]:
@@ -313,7 +1032,12 @@ def wheel_requirements(wheel: Path) -> list[str]:
     return metadata.get_all("Requires-Dist") or []
 
 
-def check_dependencies(wheels: Sequence[Path], pythons: Sequence[str], platforms: Sequence[str]) -> None:
+def check_dependencies(
+    wheels: Sequence[Path],
+    pythons: Sequence[str],
+    platforms: Sequence[str],
+    fix: str = "pin them, without an environment marker, in requirements.txt",
+) -> None:
     """Every dependency a wheel declares for a target Python has a matching wheel for that Python.
 
     pip evaluates environment markers with the interpreter that runs it, not with the target Python
@@ -322,40 +1046,57 @@ def check_dependencies(wheels: Sequence[Path], pythons: Sequence[str], platforms
     fails the build (pin the missing package, without a marker, in requirements.txt) instead of
     failing the offline install on a host.
     """
-    requirements, versions = _packaging()
+    packaging = _packaging()
     tags = {wheel: parse_wheel_filename(wheel.name) for wheel in wheels}
     problems = []
     for python in pythons:
         environments = marker_environments(python)
-        present = {t.name: versions.Version(t.version) for t in tags.values() if wheel_supports(t, python, platforms)}
+        present = {
+            t.name: packaging.version.Version(t.version) for t in tags.values() if wheel_supports(t, python, platforms)
+        }
         for wheel, wheel_tags in tags.items():
             if not wheel_supports(wheel_tags, python, platforms):
                 continue
             for line in wheel_requirements(wheel):
-                requirement = requirements.Requirement(line)
+                requirement = packaging.requirements.Requirement(line)
                 if requirement.marker and not any(requirement.marker.evaluate(env) for env in environments):
                     continue
-                name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+                name = canonical_name(requirement.name)
                 version = present.get(name)
                 if version is None or not requirement.specifier.contains(version, prereleases=True):
                     found = f"found {version}" if version else "no wheel"
                     problems.append(f"{wheel_tags.name} {wheel_tags.version} needs {line} on Python {python}: {found}")
     if problems:
-        raise BuildError(
-            "the wheelhouse lacks dependencies (pin them, without an environment marker, in requirements.txt):\n  "
-            + "\n  ".join(sorted(set(problems)))
-        )
+        raise BuildError(f"the wheelhouse lacks dependencies ({fix}):\n  " + "\n  ".join(sorted(set(problems))))
 
 
-def pip_download(requirements: Path, python: str, platforms: Sequence[str], dest: Path, *, offline_from: Path | None):
+def _pip(offline: bool) -> tuple[list[str], dict[str, str]]:
+    """The start of a pip command line and its environment; offline: no pip configuration at all."""
+    command = [sys.executable, "-m", "pip", *(["--isolated"] if offline else [])]
+    env = dict(os.environ)
+    if offline:
+        # --isolated ignores pip's configuration files and PIP_* variables; say so to be sure.
+        env = {k: v for k, v in env.items() if not k.startswith("PIP_")}
+    return command, env
+
+
+def pip_download(
+    requirements: Path,
+    python: str,
+    platforms: Sequence[str],
+    dest: Path,
+    *,
+    offline_from: Path | None,
+    no_deps: bool = False,
+    options: Sequence[str] = (),
+):
     """``pip download`` of every requirement as a wheel for CPython ``python`` on ``platforms``.
 
     offline_from: only that folder is searched (no index, no pip configuration); otherwise pip's
-    own configuration (index, proxy, certificates) applies, and files already in dest are kept.
+    own configuration (index, proxy, certificates) applies, with ``options`` (the requirements'
+    index options), and files already in dest are kept. no_deps: the requirements are a lock.
     """
-    command = [sys.executable, "-m", "pip"]
-    if offline_from is not None:
-        command += ["--isolated"]
+    command, env = _pip(offline=offline_from is not None)
     command += [
         "download",
         "--disable-pip-version-check",
@@ -368,6 +1109,7 @@ def pip_download(requirements: Path, python: str, platforms: Sequence[str], dest
         "--python-version",
         python,
         *(arg for platform in platforms for arg in ("--platform", platform)),
+        *(["--no-deps"] if no_deps else []),
         "--requirement",
         str(requirements),
         "--dest",
@@ -375,69 +1117,309 @@ def pip_download(requirements: Path, python: str, platforms: Sequence[str], dest
     ]
     if offline_from is not None:
         command += ["--no-index", "--find-links", str(offline_from)]
-    env = dict(os.environ)
-    if offline_from is not None:
-        # --isolated ignores pip's configuration files and PIP_* variables; say so to be sure.
-        env = {k: v for k, v in env.items() if not k.startswith("PIP_")}
+    else:
+        command += list(options)
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
 
 
+def write_download_file(requirements: Requirements, pins: Sequence[Pin], python: str, folder: Path) -> Path:
+    """The requirements for one Python, markers already evaluated: pip would evaluate them with its own."""
+    lines = list(requirements.flags)
+    constraints = [pin for pin in requirements.constraints if marker_applies(pin.marker, python)]
+    if constraints:
+        constraints_file = folder / f"constraints-{python}.txt"
+        constraints_file.write_text("".join(f"{pin.text}\n" for pin in constraints), encoding="utf-8")
+        lines.append(f"--constraint {constraints_file}")
+    lines += [pin.text + "".join(f" --hash={value}" for value in pin.hashes) for pin in pins]
+    path = folder / f"requirements-{python}.txt"
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _python_name(python: str) -> str:
+    debian = DEBIAN_PYTHONS.get(python)
+    return f"Python {python} ({debian})" if debian else f"Python {python}"
+
+
+def _allows(specifiers: Sequence[str], python: str) -> bool:
+    """Whether any of these PEP 440 specifier sets admits some micro version of ``python``."""
+    packaging = _packaging()
+    for text in specifiers:
+        try:
+            specifier = packaging.specifiers.SpecifierSet(text)
+        except packaging.specifiers.InvalidSpecifier:
+            continue
+        if any(specifier.contains(f"{python}.{micro}", prereleases=True) for micro in range(50)):
+            return True
+    return False
+
+
+def explain_pip_failure(output: str, python: str, platforms: Sequence[str], requirements: Requirements) -> str:
+    """One sentence per requirement pip could not download, or pip's own last lines."""
+    packaging = _packaging()
+    if re.search(r"NewConnectionError|Could not fetch URL|Temporary failure in name resolution|ProxyError", output):
+        return f"pip could not reach the package index for {_python_name(python)}:\n" + _tail(output)
+    skipped = []  # (version, Requires-Python) of every candidate pip skipped for this Python
+    for match in re.finditer(r"Ignored the following versions that require a different python version: (.*)", output):
+        for entry in match[1].split("; "):
+            parts = re.match(r"^\s*(\S+) Requires-Python (.+?)\s*$", entry)
+            if parts:
+                skipped.append(parts.groups())
+    problems = []
+    for match in re.finditer(r"No matching distribution found for (\S+)", output):
+        text = match[1]
+        try:
+            requirement = packaging.requirements.Requirement(text)
+        except packaging.requirements.InvalidRequirement:
+            continue
+        listed = re.search(
+            rf"Could not find a version that satisfies the requirement {re.escape(text)} \(from versions: ([^)]*)\)",
+            output,
+        )
+        available = []
+        for value in listed[1].split(", ") if listed and listed[1] != "none" else []:
+            try:
+                available.append(packaging.version.Version(value))
+            except packaging.version.InvalidVersion:
+                continue
+        newest = max((v for v in available if not v.is_prerelease), default=None)
+        needs, excluded = [], []
+        for value, requires in skipped:
+            try:
+                version = packaging.version.Version(value)
+            except packaging.version.InvalidVersion:
+                continue
+            if requirement.specifier.contains(version, prereleases=True):
+                excluded.append(version)
+                if requires not in needs:
+                    needs.append(requires)
+        if needs:
+            pin = f"{requirement.name}<{min(excluded)}"
+            newest_text = f" ({requirement.name} {newest} is the newest for Python {python})" if newest else ""
+            others = [f"{debian} (Python {other})" for other, debian in DEBIAN_PYTHONS.items() if _allows(needs, other)]
+            hosts = f", or run the app hosts on {' or '.join(others)} and build for that Python" if others else ""
+            problems.append(
+                f"{text} needs Python {' or '.join(needs)}; the hosts' Python is {python}"
+                f"{' (' + DEBIAN_PYTHONS[python] + ')' if python in DEBIAN_PYTHONS else ''}: "
+                f"pin {pin} {requirements.fix}{newest_text}{hosts}"
+            )
+        else:
+            versions = (
+                f"versions with one: {', '.join(map(str, available[-5:]))}"
+                if available
+                else "no version has one, or no such project on the index"
+            )
+            problems.append(
+                f"{text}: no wheel for CPython {python} on {' or '.join(platforms)} ({versions}): a release installs "
+                f"wheels only (building wheels from source is not supported yet); pin a version that has a wheel "
+                f"{requirements.fix}, or choose another package"
+            )
+    if problems:
+        return "\n".join(problems)
+    return f"pip could not download wheels for {_python_name(python)} on {', '.join(platforms)}:\n" + _tail(output)
+
+
 def build_wheelhouse(
-    requirements: Path, pythons: Sequence[str], platforms: Sequence[str], cache: Path, dest: Path, log
-) -> list[Path]:
-    """Fill dest with the wheels of every requirement for every Python, from the cache (filled first if needed)."""
-    lines = requirement_lines(requirements)
-    if not lines:
-        return []
-    loose = [line for line in lines if "==" not in line]
+    requirements: Requirements,
+    pythons: Sequence[str],
+    platforms: Sequence[str],
+    cache: Path,
+    dest: Path,
+    work: Path,
+    log,
+    project_files: Sequence[SourceFile] = (),
+) -> tuple[list[Path], dict[str, dict[str, str]], Path | None]:
+    """Fill dest with the wheels of every requirement for every Python, from the cache (filled first if needed).
+
+    Returns the wheels, {python: {name: version}} of what each Python installs, and the project's wheel.
+    """
+    downloads: dict[str, Path] = {}
+    for python in pythons:
+        pins = [pin for pin in requirements.pins if marker_applies(pin.marker, python)]
+        if requirements.pins and not pins:
+            raise BuildError(
+                f"none of the {len(requirements.pins)} requirements of {requirements.origin} applies to "
+                f"{_python_name(python)}: their environment markers exclude it (a release would install nothing); "
+                f"fix the markers {requirements.fix}"
+            )
+        if pins:
+            downloads[python] = write_download_file(requirements, pins, python, work)
+    if not downloads and not requirements.project:
+        log(f"warning: {requirements.origin} lists no requirements: the release installs no package")
+        return [], {python: {} for python in pythons}, None
+    loose = [pin.text for pin in requirements.pins if "==" not in pin.text and " @ " not in pin.text]
     if loose:
         log(f"warning: not pinned with ==, the newest wheel in the cache wins: {', '.join(loose)}")
-
-    def assemble():
-        for python in pythons:
-            result = pip_download(requirements, python, platforms, dest, offline_from=cache)
-            if result.returncode != 0:
-                return result
-        return None
 
     cache.mkdir(parents=True, exist_ok=True)
     # One builder at a time per cache: `make test` builds releases in stages that run side by side,
     # and a wheel being downloaded must not be read half-written by another build.
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _fill_wheelhouse(pythons, platforms, requirements, cache, dest, log, assemble)
+        folders = _fill_wheelhouse(requirements, downloads, platforms, cache, work, log)
+        project_wheel = (
+            build_project_wheel(requirements, project_files, cache, work, log) if requirements.project else None
+        )
+    resolved: dict[str, dict[str, str]] = {python: {} for python in pythons}
+    for python, folder in folders.items():
+        for wheel in sorted(folder.iterdir()):
+            if not wheel.name.endswith(".whl"):
+                raise BuildError(f"pip left files that are not wheels: {wheel.name}")
+            tags = parse_wheel_filename(wheel.name)
+            resolved[python][tags.name] = tags.version
+            if not (dest / wheel.name).exists():
+                shutil.copyfile(wheel, dest / wheel.name)
+        if not resolved[python]:
+            raise BuildError(
+                f"pip resolved no wheel for {_python_name(python)} from {requirements.origin}, which lists "
+                f"requirements: check {requirements.origin}"
+            )
+    if project_wheel is not None:
+        shutil.copyfile(project_wheel, dest / project_wheel.name)
+        tags = parse_wheel_filename(project_wheel.name)
+        for python in pythons:
+            resolved[python][tags.name] = tags.version
     wheels = sorted(dest.iterdir())
-    strays = [w.name for w in wheels if not w.name.endswith(".whl")]
-    if strays:
-        raise BuildError(f"pip left files that are not wheels: {', '.join(strays)}")
-    check_wheelhouse(wheels, lines, pythons, platforms)
-    check_dependencies(wheels, pythons, platforms)
-    return wheels
+    wanted = {
+        python: {pin.name for pin in requirements.pins if marker_applies(pin.marker, python)} for python in pythons
+    }
+    if project_wheel is not None:
+        for names in wanted.values():
+            names.add(parse_wheel_filename(project_wheel.name).name)
+    check_wheelhouse(wheels, wanted, platforms)
+    fix = (
+        f"{requirements.kind} does not list them for every target Python: add them {requirements.fix}"
+        if requirements.locked
+        else "pin them, without an environment marker, " + requirements.fix
+    )
+    check_dependencies(wheels, pythons, platforms, fix)
+    return wheels, resolved, (dest / project_wheel.name if project_wheel else None)
 
 
-def _fill_wheelhouse(pythons, platforms, requirements, cache, dest, log, assemble) -> None:
-    """Assemble dest from the cache; download what the cache lacks first."""
+def _fill_wheelhouse(requirements, downloads, platforms, cache, work, log) -> dict[str, Path]:
+    """Assemble one folder per Python from the cache; download what the cache lacks first."""
+    folders = {python: work / f"wheels-{python}" for python in downloads}
+
+    def assemble():
+        for python, requirements_file in downloads.items():
+            shutil.rmtree(folders[python], ignore_errors=True)
+            folders[python].mkdir()
+            result = pip_download(
+                requirements_file,
+                python,
+                platforms,
+                folders[python],
+                offline_from=cache,
+                no_deps=requirements.locked,
+            )
+            if result.returncode != 0:
+                return result
+        return None
+
     failed = assemble()
     if failed is not None:
         log(f"wheel cache {cache} lacks wheels, downloading")
-        for python in pythons:
-            result = pip_download(requirements, python, platforms, cache, offline_from=None)
+        problems = []
+        for python, requirements_file in downloads.items():
+            result = pip_download(
+                requirements_file,
+                python,
+                platforms,
+                cache,
+                offline_from=None,
+                no_deps=requirements.locked,
+                options=requirements.options,
+            )
             if result.returncode != 0:
-                raise BuildError(
-                    f"pip could not download wheels for Python {python} on {', '.join(platforms)}:\n"
-                    + _tail(result.stdout + result.stderr)
-                )
-        shutil.rmtree(dest)
-        dest.mkdir()
+                problems.append(explain_pip_failure(result.stdout + result.stderr, python, platforms, requirements))
+        if problems:
+            raise BuildError("\n".join(dict.fromkeys(problems)))
         failed = assemble()
         if failed is not None:
             raise BuildError(
                 "the wheelhouse cannot be assembled from the cache:\n" + _tail(failed.stdout + failed.stderr)
             )
+    return folders
+
+
+def build_project_wheel(requirements: Requirements, files: Sequence[SourceFile], cache: Path, work: Path, log) -> Path:
+    """The project built as a wheel (``pip wheel --no-deps``) from a copy of the release's source.
+
+    Its build requirements come from the wheel cache; the first build downloads them into it, so
+    that a rebuild needs no network either.
+    """
+    tree, out = work / "project", work / "project-wheel"
+    for file in files:
+        target = tree / file.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file.path, target)
+
+    def pip_wheel(offline: bool):
+        shutil.rmtree(out, ignore_errors=True)
+        command, env = _pip(offline)
+        command += ["wheel", "--no-deps", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+        command += ["--wheel-dir", str(out), str(tree)]
+        command += ["--no-index", "--find-links", str(cache)] if offline else list(requirements.options)
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
+
+    result = pip_wheel(offline=True)
+    if result.returncode != 0:
+        pyproject = _load_toml(tree / "pyproject.toml", "pyproject.toml")
+        build_requires = pyproject.get("build-system", {}).get("requires", [])
+        log(f"downloading the project's build requirements into the wheel cache: {', '.join(build_requires)}")
+        command, env = _pip(offline=False)
+        command += ["download", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+        command += ["--only-binary=:all:", "--dest", str(cache), *requirements.options, *build_requires]
+        if build_requires:
+            subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
+        result = pip_wheel(offline=True)
+        if result.returncode != 0:
+            log("the project's build requirements are not all in the wheel cache; building with pip's index")
+            result = pip_wheel(offline=False)
+    built = sorted(out.glob("*.whl")) if out.is_dir() else []
+    if result.returncode != 0 or len(built) != 1:
+        raise BuildError(
+            f"the project {requirements.project} (pyproject.toml) cannot be built as a wheel with pip wheel:\n"
+            + _tail(result.stdout + result.stderr)
+        )
+    if parse_wheel_filename(built[0].name).name != requirements.project:
+        raise BuildError(f"pip wheel built {built[0].name}, not a wheel of the project {requirements.project}")
+    return built[0]
+
+
+def flat_requirements(requirements: Requirements, resolved: dict[str, dict[str, str]]) -> list[str]:
+    """One pinned line per package and version the hosts install, with a marker where it is not needed
+    everywhere: the source's own marker, or the Pythons it was resolved for."""
+    pythons = list(resolved)
+    stated: dict[str, tuple[set[str], list[str | None]]] = {}
+    for pin in requirements.pins:
+        extras, markers = stated.setdefault(pin.name, (set(), []))
+        extras.update(pin.extras)
+        markers.append(pin.marker)
+    lines = []
+    for name in sorted({name for packages in resolved.values() for name in packages}):
+        extras, markers = stated.get(name, (set(), [None]))
+        marker = _or(markers)
+        if _mentions_extra(marker):
+            marker = None  # pip cannot evaluate `extra` in a requirements file
+        marker = simplify_marker(marker)
+        applies = [python for python in pythons if marker_applies(marker, python)]
+        by_version: dict[str, list[str]] = defaultdict(list)
+        for python in pythons:
+            if name in resolved[python]:
+                by_version[resolved[python][name]].append(python)
+        for version, found in sorted(by_version.items()):
+            line_marker = marker
+            if found != applies:
+                line_marker = _and(marker, _or(f'python_version == "{python}"' for python in found))
+            text = f"{name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}=={version}"
+            lines.append(text + (f" ; {line_marker}" if line_marker else ""))
+    return lines
 
 
 def _tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+    noise = "is ignored: it is neither a file nor a directory"
+    return "\n".join([line for line in text.strip().splitlines() if noise not in line][-lines:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,6 +1498,7 @@ def build(
     pythons: Sequence[str] = DEFAULT_PYTHONS,
     platforms: Sequence[str] = DEFAULT_PLATFORMS,
     name: str | None = None,
+    requirements_file: str | None = None,
     wheel_cache: Path = DEFAULT_WHEEL_CACHE,
     force: bool = False,
     dry_run: bool = False,
@@ -539,9 +1522,8 @@ def build(
             raise UsageError(f"platform {platform!r}: expected a wheel platform tag such as manylinux_2_28_x86_64")
     pythons = sorted(set(pythons), key=lambda v: tuple(map(int, v.split("."))))
     platforms = sorted(set(platforms))
-    requirements = source / "requirements.txt"
-    if not requirements.is_file():
-        raise BuildError(f"{requirements}: missing (the release's requirements, pinned)")
+    requirements = find_requirements(source, requirements_file, log)
+    check_requires_python(source, requirements, pythons)
 
     files = source_files(source)
     inputs = {
@@ -553,12 +1535,20 @@ def build(
         "implementation": IMPLEMENTATION,
         "source_tree_sha256": tree_sha256(files),
     }
+    if requirements_file:
+        inputs["requirements_file"] = requirements_file
     inputs_sha256 = sha256_json(inputs)
     artifact = output.resolve() / f"{app}-{version}.tar.gz"
     rebuilding = False
     if artifact.exists():
         existing = read_manifest(artifact)
-        if existing and existing.get("inputs_sha256") == inputs_sha256:
+        stale = existing and not existing.get("wheels") and (requirements.pins or requirements.project)
+        if stale and not force:
+            raise Refused(
+                f"{artifact} exists with no wheels although {requirements.origin} names packages (an older builder "
+                "did not follow its -r includes or lock): pass --force to build it again"
+            )
+        if existing and existing.get("inputs_sha256") == inputs_sha256 and not stale:
             return Result(
                 "unchanged",
                 artifact,
@@ -581,14 +1571,29 @@ def build(
     commit, dirty = git_state(source)
     artifact.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{app}-{version}-", dir=artifact.parent) as tmp:
-        wheels_dir = Path(tmp) / "wheels"
+        wheels_dir, work = Path(tmp) / "wheels", Path(tmp) / "work"
         wheels_dir.mkdir()
-        log(f"collecting wheels for Python {', '.join(pythons)}")
-        wheels = build_wheelhouse(requirements, pythons, platforms, wheel_cache, wheels_dir, log)
+        work.mkdir()
+        log(f"collecting wheels for Python {', '.join(pythons)} from {requirements.origin}")
+        wheels, resolved, project_wheel = build_wheelhouse(
+            requirements, pythons, platforms, wheel_cache, wheels_dir, work, log, files
+        )
+        pins = flat_requirements(requirements, resolved)
+        origin = " and ".join(requirements.files) if requirements.locked else ", ".join(requirements.files)
+        flat = (
+            f"# Every package release {version} of {app} installs, pinned: the wheels in the artifact's wheels/.\n"
+            f"# Written by tools/build_release.py from {origin} for Python {', '.join(pythons)}.\n"
+            f"# pip install --no-index --find-links wheels -r src/{FLAT_REQUIREMENTS}\n"
+        ) + "".join(f"{line}\n" for line in pins)
         manifest = {
             **inputs,
             "inputs_sha256": inputs_sha256,
-            "requirements": requirement_lines(requirements),
+            "requirements": pins,
+            "requirements_file": f"src/{FLAT_REQUIREMENTS}",
+            "requirements_source": {"kind": requirements.kind, "files": requirements.files},
+            "project": (
+                {"name": requirements.project, "wheel": project_wheel.name} if project_wheel is not None else None
+            ),
             "wheels": {wheel.name: sha256_file(wheel) for wheel in wheels},
             "source": {"files": len(files), "git_commit": commit, "git_dirty": dirty},
             "built_at": built.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -598,6 +1603,7 @@ def build(
             (f"src/{f.relpath}", f.path, 0o755 if f.executable else 0o644) for f in files
         ]
         members.append(("src/VERSION", f"{version}\n".encode(), 0o644))
+        members.append((f"src/{FLAT_REQUIREMENTS}", flat.encode(), 0o644))
         members += [(f"wheels/{wheel.name}", wheel, 0o644) for wheel in wheels]
         members.append(("manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(), 0o644))
         partial = Path(tmp) / artifact.name
@@ -641,7 +1647,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="build_release.py",
         description="Build <output>/<app>-<version>.tar.gz: the app's source plus a wheelhouse of its requirements.",
     )
-    parser.add_argument("--source", required=True, type=Path, help="the app's folder (holds requirements.txt)")
+    parser.add_argument(
+        "--source",
+        required=True,
+        type=Path,
+        help="the app's folder (holds manage.py and requirements.txt, or pyproject.toml with uv.lock or poetry.lock)",
+    )
     parser.add_argument("--version", required=True, help="the release's version, e.g. 1.4.2")
     parser.add_argument("--output", required=True, type=Path, help="folder for the artifact, e.g. .cache/releases")
     parser.add_argument(
@@ -657,6 +1668,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="TAG",
         help=f"a wheel platform tag; repeat for several (default: {' and '.join(DEFAULT_PLATFORMS)})",
+    )
+    parser.add_argument(
+        "--requirements",
+        metavar="PATH",
+        help="the requirements file to install, relative to the source, e.g. requirements/production.txt "
+        "(default: pyproject.toml with uv.lock or poetry.lock, else requirements.txt)",
     )
     parser.add_argument("--name", help="the app's name in the artifact's file name (default: the source folder's name)")
     parser.add_argument(
@@ -678,6 +1695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pythons=args.pythons or DEFAULT_PYTHONS,
             platforms=args.platforms or DEFAULT_PLATFORMS,
             name=args.name,
+            requirements_file=args.requirements,
             wheel_cache=args.wheel_cache,
             force=args.force,
             dry_run=args.dry_run,

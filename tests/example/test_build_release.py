@@ -50,6 +50,7 @@ def test_layout_and_manifest(builder, source, tmp_path):
     found = members(result.artifact)
     assert sorted(name for name, m in found.items() if m.isfile()) == [
         "manifest.json",
+        "src/.djangoops-requirements.txt",
         "src/VERSION",
         "src/manage.py",
         "src/requirements.txt",
@@ -66,6 +67,11 @@ def test_layout_and_manifest(builder, source, tmp_path):
     assert manifest["version"] == "1.0.0"
     assert manifest["pythons"] == ["3.11", "3.13"]
     assert manifest["wheels"] == {}
+    assert manifest["requirements"] == []
+    assert manifest["requirements_source"] == {"kind": "requirements", "files": ["requirements.txt"]}
+    assert manifest["project"] is None
+    flat = read_member(result.artifact, "src/.djangoops-requirements.txt").decode()
+    assert "pip install --no-index --find-links wheels -r src/.djangoops-requirements.txt" in flat
     assert manifest["source"]["files"] == 4
     assert manifest["source"]["git_commit"] is None  # tmp_path is outside any checkout
     assert manifest["built_at"].endswith("Z")
@@ -124,7 +130,7 @@ def test_bad_inputs(builder, source, tmp_path):
     with pytest.raises(builder.UsageError, match="no such directory"):
         builder.build(tmp_path / "missing", "1.0.0", tmp_path / "out")
     (source / "requirements.txt").unlink()
-    with pytest.raises(builder.BuildError, match=r"requirements\.txt: missing"):
+    with pytest.raises(builder.BuildError, match=r"no requirements: add requirements\.txt"):
         builder.build(source, "1.0.0", tmp_path / "out")
 
 
