@@ -22,6 +22,13 @@ A PRE migration is refused (checks ``DM001`` to ``DM004``) when it would break t
 release is refused when its migration graph has conflicting leaves (``DM005``) or its models have
 changes without a migration (``DM006``). Refusals are computed for every database before anything
 is applied, so a refusal changes nothing anywhere.
+
+A FIRST INSTALL is the exception, decided per database alias: when ``django_migrations`` records no
+migration of any app that has migrations in this release (the table is absent or empty, or holds
+rows of other apps only), no old code of this project can be using that database. Every pending
+migration is then PRE, ``DM001`` to ``DM004`` do not apply (``DM005`` and ``DM006`` still do), and
+the pre phase applies everything before the first host serves; the post phase has nothing left.
+A database where some app of the project has a recorded migration is planned as above.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import Enum, StrEnum
 
@@ -158,6 +166,7 @@ class AliasPlan:
     alias: str
     migrations: list[PlannedMigration]
     graph: object = None
+    first_install: bool = False  # no migration of the project recorded: everything is PRE
 
     def stage(self, stage: Stage) -> list[PlannedMigration]:
         return [m for m in self.migrations if m.stage is stage]
@@ -502,6 +511,19 @@ class _Inspector:
 # Plans -----------------------------------------------------------------------------------------
 
 
+def is_first_install(recorded: Iterable[tuple[str, str]], project_apps: Iterable[str]) -> bool:
+    """True when a database holds none of the project: no recorded migration of any of its apps.
+
+    ``recorded`` are the (app, name) rows of django_migrations (none when the table is absent),
+    ``project_apps`` the apps that have migrations in the release. Rows of other apps (an app
+    removed from the project, another tool's) do not count; one row of one app of the project
+    makes it a database that old code of this project may be using. A project without migrations
+    has nothing to install.
+    """
+    apps = set(project_apps)
+    return bool(apps) and not any(app in apps for app, _name in recorded)
+
+
 def plan_alias(alias: str) -> AliasPlan:
     """Classify every pending migration of one database alias, in the order Django would apply them."""
     connection = connections[alias]
@@ -510,6 +532,7 @@ def plan_alias(alias: str) -> AliasPlan:
     loader.check_consistent_history(connection)
     graph = loader.graph
     pending = [migration for migration, backwards in executor.migration_plan(graph.leaf_nodes()) if not backwards]
+    first_install = is_first_install(loader.applied_migrations, {app for app, _name in graph.nodes})
     # The state of the database as recorded, moved forward operation by operation below.
     state = executor._create_project_state(with_applied_migrations=True)
     overrides = getattr(django_settings, "MIGRATION_STAGES_OVERRIDE", None) or {}
@@ -520,6 +543,17 @@ def plan_alias(alias: str) -> AliasPlan:
         findings = []
         for operation in migration.operations:
             findings.extend(inspector.operation(operation, migration.app_label, state))
+        if first_install:
+            # No old code runs against this database: nothing to defer, nothing to refuse or relax.
+            planned[key] = PlannedMigration(
+                key=key,
+                stage=Stage.PRE,
+                reasons=[],
+                routed=_routed(alias, migration, findings),
+                refusals=[],
+                relaxations=[],
+            )
+            continue
         reasons = []
         stage, marker = marker_stage(migration, overrides)
         if stage is Stage.POST:
@@ -545,13 +579,18 @@ def plan_alias(alias: str) -> AliasPlan:
             key=key,
             stage=Stage.POST if reasons else Stage.PRE,
             reasons=reasons,
-            routed=any(f.routed for f in findings)
-            if findings
-            else bool(router.allow_migrate(alias, migration.app_label)),
+            routed=_routed(alias, migration, findings),
             refusals=refusals,
             relaxations=relaxations,
         )
-    return AliasPlan(alias=alias, migrations=list(planned.values()), graph=graph)
+    return AliasPlan(alias=alias, migrations=list(planned.values()), graph=graph, first_install=first_install)
+
+
+def _routed(alias: str, migration, findings: list[Finding]) -> bool:
+    """Whether the router sends the migration here: one of its operations, or its app when it has none."""
+    if findings:
+        return any(f.routed for f in findings)
+    return bool(router.allow_migrate(alias, migration.app_label))
 
 
 def project_refusals() -> list[Refusal]:
@@ -710,6 +749,7 @@ def pending_relaxations(alias: str, plan: AliasPlan) -> list[Relaxation]:
 def _alias_result(plan: AliasPlan, phase: Phase, relax: list[Relaxation]) -> dict:
     post = [{"migration": m.label, "reason": "; ".join(m.reasons)} for m in plan.stage(Stage.POST)]
     return {
+        "first_install": plan.first_install,
         "plan": {
             "pre": [m.label for m in plan.stage(Stage.PRE)],
             "post": post,
@@ -804,7 +844,7 @@ def _apply(alias, plan, phase, to_apply, policy, alias_result, output) -> None:
 
     failing = True
     try:
-        if phase is Phase.PRE:
+        if phase is Phase.PRE and not plan.first_install:
             for target in pre_targets(plan):
                 what = f"migrate to {label(target)}"
                 with_retries(lambda t=target: migrate(alias, t, output), policy, attempts, what)

@@ -32,7 +32,16 @@ description:
     without a database default (DM001), a column rename (DM002), a table rename (DM003), NOT NULL
     added to an existing column (DM004); in every phase, conflicting leaf migrations of an app
     (DM005) and model changes that have no migration (DM006). Operations on a table that this same
-    run creates are never refused (a first install)."
+    run creates are never refused."
+  - "B(First install), decided per database alias: when C(django_migrations) records no migration
+    of any app that has migrations in the release (the table is absent, empty, or holds rows of
+    other apps only), no old code can be using that database. Every pending migration is then
+    pre-deploy, also those that drop a column or a table or are marked post-deploy (for example
+    C(contenttypes.0002_remove_content_type_name) and everything that depends on it: auth, admin,
+    the custom user model), DM001 to DM004 do not apply (DM005 and DM006 do), the C(pre) phase
+    applies everything before the first host serves, and the C(post) phase has nothing left to do.
+    RV(databases.first_install) and the message say so. A database where some app of the project
+    has a recorded migration is planned as usual."
   - In the C(pre) phase, a NOT NULL column without a database default that a deferred migration
     drops is made nullable (C(ALTER COLUMN ... DROP NOT NULL)), so the new code can insert rows
     while the column still exists; the C(post) phase drops it.
@@ -74,8 +83,8 @@ options:
       - V(pre) applies the pre-deploy migrations and relaxes columns that deferred migrations drop;
         run it before the first host switches to the new release.
       - V(post) applies everything still pending; run it once every host runs the new release.
-      - V(all) applies everything in one go with the pre-deploy refusals; for a first install or a
-        maintenance window, when no old code is running.
+      - V(all) applies everything in one go with the pre-deploy refusals; for a maintenance window,
+        when no old code is running. On a first install V(pre) is enough, as it applies everything.
       - V(check) plans and refuses, and never changes anything (the deploy's preflight).
     type: str
     choices: [pre, post, all, check]
@@ -210,6 +219,14 @@ databases:
   returned: always
   type: dict
   contains:
+    first_install:
+      returned: always
+      description:
+        - True when this database held no recorded migration of the project's apps when the run
+          started. Every pending migration is then planned pre-deploy, none is deferred or refused
+          by DM001 to DM004. False once any app of the project has a recorded migration there.
+      type: bool
+      sample: false
     plan:
       returned: always
       description:
@@ -317,11 +334,18 @@ def read_env_file(path):
     return values
 
 
+FIRST_INSTALL = (
+    "first install: the database held no migration of the project, so every migration is pre-deploy and none "
+    "is deferred"
+)
+
+
 def summary(result):
     parts = []
     for alias, res in result.get("databases", {}).items():
+        first = f"{FIRST_INSTALL}; " if res.get("first_install") else ""
         parts.append(
-            f"{alias}: applied {len(res['applied'])}, recorded {len(res['recorded'])}, "
+            f"{alias}: {first}applied {len(res['applied'])}, recorded {len(res['recorded'])}, "
             f"deferred {len(res['deferred'])}, relaxed {len(res['relaxed'])}"
         )
     return "; ".join(parts) or "nothing to do"

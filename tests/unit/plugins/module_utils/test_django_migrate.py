@@ -106,3 +106,23 @@ def test_sqlstate_follows_the_causes_of_an_error():
 def test_retries_wait_twice_as_long_each_time():
     policy = logic.RetryPolicy(delay=2.0)
     assert [policy.pause(attempt) for attempt in range(3)] == [2.0, 4.0, 8.0]
+
+
+PROJECT_APPS = {"contenttypes", "auth", "admin", "sessions", "accounts"}
+
+
+@pytest.mark.parametrize(
+    ("recorded", "first"),
+    [
+        ([], True),  # django_migrations absent or empty
+        ([("legacy_app", "0001_initial"), ("other", "0003_x")], True),  # rows of apps not in the project
+        ([("contenttypes", "0001_initial")], False),  # some apps migrated: planned as usual
+        ([("accounts", "0001_initial"), ("legacy_app", "0001_initial")], False),
+    ],
+)
+def test_a_first_install_is_a_database_with_no_migration_of_the_project(recorded, first):
+    assert logic.is_first_install(recorded, PROJECT_APPS) is first
+
+
+def test_a_project_without_migrations_has_no_first_install():
+    assert logic.is_first_install([], set()) is False
