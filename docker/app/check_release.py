@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 
 PYTHON = "3.11"
+# What pip installs: the builder's flat, pinned list (any source layout), or an older artifact's
+# requirements.txt.
+REQUIREMENTS = (".djangoops-requirements.txt", "requirements.txt")
 
 
 def problems(root: Path, version: str) -> list[str]:
@@ -25,8 +28,8 @@ def problems(root: Path, version: str) -> list[str]:
         found.append(f"the manifest's version is {manifest.get('version')!r}, the image was asked for {version!r}")
     if PYTHON not in manifest.get("pythons", []):
         found.append(f"the wheelhouse is for Pythons {manifest.get('pythons')}, the image runs Python {PYTHON}")
-    if not (root / "src" / "requirements.txt").is_file():
-        found.append("src/requirements.txt is missing")
+    if not any((root / "src" / name).is_file() for name in REQUIREMENTS):
+        found.append(f"the artifact has no requirements file (src/{' or src/'.join(REQUIREMENTS)})")
     expected = manifest.get("wheels", {})
     present = {path.name: path for path in (root / "wheels").glob("*.whl")}
     for name in sorted(set(expected) - set(present)):
