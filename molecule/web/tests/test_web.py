@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import subprocess
 import threading
 import time
@@ -102,6 +103,31 @@ def test_static_file_is_served_by_nginx(release):
     status, headers, _ = get(RELEASES[release]["lb"], path)
     assert status == 200
     assert headers.get("X-Served-By") == "nginx"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_home_page_renders_its_template_with_hashed_static_files(release):
+    """A page with a template and {% static %}: gunicorn finds collectstatic's manifest."""
+    status, _, body = get(RELEASES[release]["lb"], "/")
+    assert status == 200, body[-500:]
+    page = body.decode()
+    assert "1.0.0" in page
+    css = re.search(r'href="(/static/airports/app\.[0-9a-f]{12}\.css)"', page)
+    assert css, "the page does not link the hashed app.css"
+    status, headers, _ = get(RELEASES[release]["lb"], css[1])
+    assert status == 200
+    assert headers.get("X-Served-By") == "nginx"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_every_app_process_runs_with_the_settings_module(release):
+    """The Celery worker too: a project's Celery app falls back to its own default settings without it."""
+    app = host("app", release)
+    for unit in ("example-gunicorn.service", "example-celery.service"):
+        pid = app.check_output(f"systemctl show -p MainPID --value {unit}")
+        environ = app.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
+        assert "DJANGO_SETTINGS_MODULE=example.settings" in environ, unit
+        assert "STATIC_ROOT=/srv/example/current/static" in environ, unit
 
 
 @pytest.mark.parametrize("release", RELEASES)
