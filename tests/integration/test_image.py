@@ -41,6 +41,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import steps_for
+
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = os.environ.get("IMAGE_TEST_VERSION", "1.0.0")
 IMAGE = "djangoops/example-app"
@@ -75,39 +77,12 @@ class Result:
         return "\n".join("    " + line for line in self.output.splitlines()[-lines:])
 
 
-class StepTimes:
-    """A plugin that prints the seconds of each step (and the cleanup) after the tests, also with -q."""
-
-    def __init__(self):
-        self.rows = []
-        self.current = "setup"
-        self.test = "setup"
-        self.cleanups = []
-        self.started = time.monotonic()
-
-    def pytest_runtest_logstart(self, nodeid):
-        self.test = nodeid.rpartition("::")[2]
-
-    def pytest_terminal_summary(self, terminalreporter, exitstatus):
-        if not self.rows and not self.cleanups:
-            return
-        tr = terminalreporter
-        tr.write_sep("-", "image-test: seconds of each step")
-        for step, seconds, note in self.rows:
-            tr.write_line(f"image-test: {step:<66} {seconds:7.1f} s{'  (' + note + ')' if note else ''}")
-        tr.write_line(f"image-test: {'in total':<66} {time.monotonic() - self.started:7.1f} s  ({REF})")
-        if exitstatus == pytest.ExitCode.INTERRUPTED:
-            tr.write_line(f"image-test: stopped during {self.test} (the last step begun: {self.current})")
-        for line in self.cleanups:
-            tr.write_line(f"image-test: {line}")
-
-
 @dataclass
 class ImageTestRun:
     run_id: str
     prefix: str
     tmp: Path
-    steps: StepTimes
+    steps: object  # tests/integration/conftest.py: SuiteSteps
     commands: list = field(default_factory=list)
     background: list = field(default_factory=list)
     generated: list = field(default_factory=list)
@@ -124,16 +99,9 @@ class ImageTestRun:
     def name(self, what):
         return f"{self.prefix}-{what}"
 
-    @contextlib.contextmanager
     def step(self, title):
-        """Time a step; the yielded list takes notes for the summary line."""
-        self.steps.current = title
-        notes = []
-        started = time.monotonic()
-        try:
-            yield notes
-        finally:
-            self.steps.rows.append((title, time.monotonic() - started, ", ".join(notes)))
+        """Time a step (tests/integration/conftest.py); the yielded list takes notes for its line."""
+        return self.steps.step(title)
 
     def secret(self, nbytes):
         value = secrets.token_hex(nbytes)
@@ -265,9 +233,8 @@ def image_test_run(request):
     Its teardown removes everything carrying the label and the temporary directory, also after a
     failure or Ctrl-C; SIGTERM is turned into the same interrupt meanwhile.
     """
-    steps = StepTimes()
-    if not request.config.pluginmanager.has_plugin("djangoops-image-test-steps"):
-        request.config.pluginmanager.register(steps, "djangoops-image-test-steps")
+    steps = steps_for(request.config, "image-test")
+    steps.total_note(REF)
     tmp = Path(tempfile.mkdtemp(prefix="djangoops-image-test."))
     tmp.chmod(0o700)
     run = ImageTestRun(
@@ -280,12 +247,12 @@ def image_test_run(request):
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not stop the cleanup
         try:
             run.remove_labelled()
-            steps.cleanups.append(
+            steps.after(
                 f"cleaned up {run.removed['container']} container(s), {run.removed['network']} network(s), "
                 f"{run.removed['volume']} volume(s) of run {run.run_id}"
             )
             if os.environ.get("IMAGE_TEST_KEEP_LOGS") == "1":
-                steps.cleanups.append(f"step logs kept in {tmp}")
+                steps.after(f"step logs kept in {tmp}")
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
         finally:

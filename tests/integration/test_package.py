@@ -30,7 +30,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -89,21 +89,6 @@ SANITY_SKIPPED = {
 }
 
 
-class Seconds:
-    """A plugin: the seconds of the build, the install and each test, printed after the tests (also
-    with -q)."""
-
-    def __init__(self):
-        self.rows = {}
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if self.rows:
-            terminalreporter.write_sep("-", "package-test: seconds")
-            for step, spent in self.rows.items():
-                terminalreporter.write_line(f"package-test: {spent:6.1f} s  {step}")
-            terminalreporter.write_line(f"package-test: {sum(self.rows.values()):6.1f} s  in all ({TARBALL})")
-
-
 @dataclass
 class Run:
     args: list
@@ -122,7 +107,7 @@ class Package:
     installed: Path
     build: Run | None = None
     install: Run | None = None
-    seconds: Seconds = field(default_factory=Seconds)
+    steps: object = None  # tests/integration/conftest.py: SuiteSteps
 
     def run(self, *args, cwd=None, timeout=TIMEOUT, check=True):
         """Run a command (an argument list) in this package's environment, from the temporary
@@ -172,7 +157,11 @@ def package(request):
         collections = tmp / "collections"
         env = package_env(tmp, collections)
         pkg = Package(tmp, env, collections, collections / "ansible_collections" / NAME.replace(".", "/"))
-        request.config.pluginmanager.register(pkg.seconds, "djangoops-package-test-seconds")
+        # Imported here: ansible-test runs this file as a script too (see the sanity wrapper).
+        from tests.integration.conftest import steps_for
+
+        pkg.steps = steps_for(request.config, "package-test")
+        pkg.steps.total_note(str(TARBALL))
 
         started = time.monotonic()
         TARBALL.parent.mkdir(parents=True, exist_ok=True)
@@ -182,22 +171,19 @@ def package(request):
             BIN / "ansible-galaxy", "collection", "build", "--force", "--output-path", TARBALL.parent, cwd=ROOT
         )
         assert TARBALL.is_file(), str(pkg.build)
-        pkg.seconds.rows[f"build {TARBALL.name} into .cache/package/"] = time.monotonic() - started
+        pkg.steps.add(f"build {TARBALL.name} into .cache/package/", time.monotonic() - started)
 
         started = time.monotonic()
         pkg.install = pkg.run(BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", collections, TARBALL)
-        pkg.seconds.rows[f"install --offline into an empty collections path ({collections})"] = (
-            time.monotonic() - started
-        )
+        pkg.steps.add(f"install --offline into an empty collections path ({collections})", time.monotonic() - started)
 
         yield pkg
 
 
 @pytest.fixture(autouse=True)
 def _seconds(request, package):
-    started = time.monotonic()
-    yield
-    package.seconds.rows[request.node.name] = time.monotonic() - started
+    with package.steps.step(request.node.name):
+        yield
 
 
 def test_contents(package):
