@@ -1,13 +1,32 @@
 #!/usr/bin/env python3
-"""A bounded load generator for the example app: reads and writes /api/airports at a steady rate.
+"""A bounded load generator: any paths of a project, or the example app's /api/airports mix.
 
     python3 -m bench.loadgen --url http://127.0.0.1:18112 --rate 100 --seconds 20 [--max-requests N]
+    python3 -m bench.loadgen --url http://127.0.0.1:18112 --host shop.example.com \\
+        --request "3 GET /" --request "GET /admin/login/" --request 'POST /api/things {"name": "x"}' \\
+        --header "Authorization: Token abc" --ok-status 2xx,301,302
 
 It stops by itself after --seconds or --max-requests, whichever comes first, and prints requests,
 failures by status (or error), and latency percentiles, as text or --json. Only loopback targets
 are accepted: the test bed publishes its ports on 127.0.0.1 and nothing else may be loaded.
-One request in --write-every is a POST creating an airport (the app's write path); the others GET
-the list. A failure is any status outside 2xx, or a connection error or timeout.
+
+Without --request it loads the example app: one request in --write-every (default 10) is a POST
+creating an airport (the app's write path); the others GET /api/airports.
+
+--request '[WEIGHT] METHOD /PATH [BODY]' (repeatable) replaces that mix: the lines are taken in
+rotation, each WEIGHT times a round (1 by default; 1 to 1000, at most 1000 in all), spread through
+it: '3 GET /' and 'GET /about' send / / /about / / / /about / ... METHOD is one of GET HEAD POST PUT
+PATCH DELETE OPTIONS; PATH starts with / (the connection always goes to --url). BODY is the rest of
+the line, sent as is, or @FILE: that file's bytes; a body goes with Content-Type: application/json
+unless a --header gives another. --requests-file FILE holds such lines, one a line (# comments and
+blank lines skipped; an @FILE in it is relative to its folder); --request and --requests-file
+may be repeated and mixed, in their command line order. The summary then gives requests, failed,
+failures and latency percentiles per request line too (`per_request` in --json).
+--header 'Name: value' (repeatable) goes with every request; --host NAME is the Host header (for an
+lb that routes by name): the connection still goes to --url, on loopback.
+
+A failure is a connection error, a timeout, or a status outside --ok-status: 2xx by default;
+e.g. 200,301,302 or 200-399 or 2xx,3xx to count the redirects of pages that answer one.
 
 Like a browser, a request sent on a reused keep-alive connection that the server had just closed
 (it gets no answer at all: the server closed the idle connection, as nginx does when it reloads)
@@ -20,13 +39,179 @@ import argparse
 import http.client
 import ipaddress
 import json
+import pathlib
+import re
 import socket
 import sys
 import threading
 import time
 import urllib.parse
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_WEIGHT = 1000  # per request line, and in all: weights are ratios
+OK_DEFAULT = frozenset(range(200, 300))
+REQUEST_FORM = "a request is '[WEIGHT] METHOD /PATH [BODY or @FILE]'"
+_REQUEST = re.compile(r"(?:([0-9]+)\s+)?(\S+)(?:\s+(\S+))?(?:\s+(.*))?", re.DOTALL)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HOST = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_STATUSES = re.compile(r"([1-5])xx|([1-5][0-9][0-9])(?:-([1-5][0-9][0-9]))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One request line: sent `weight` times per round of the rotation; `label` names it in the summary."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+    weight: int = 1
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", f"{self.method} {self.path}")
+
+
+def parse_request(line: str, option: str = "--request", base: pathlib.Path | None = None) -> RequestSpec:
+    """A RequestSpec from '[WEIGHT] METHOD /PATH [BODY or @FILE]'; a relative FILE is read from `base`
+    (the current folder by default). ValueError naming `option` and the line for anything else."""
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{option} {line!r}: {why}")
+
+    match = _REQUEST.fullmatch(line.strip())
+    if not match:
+        raise bad(f"empty: {REQUEST_FORM}")
+    weight, method, path, body_text = match.groups()
+    if method.startswith("/"):
+        raise bad(f"no method before the path: {REQUEST_FORM}")
+    if path is None:
+        raise bad(f"no path: {REQUEST_FORM}")
+    if method.upper() not in METHODS:
+        raise bad(f"unknown method {method!r} (one of {', '.join(METHODS)})")
+    if not path.startswith("/"):
+        raise bad("the path must start with / (the connection always goes to --url; --host sets the Host header)")
+    if not path.isascii() or not path.isprintable():
+        raise bad("the path must be printable ASCII (percent-encode anything else)")
+    if weight is not None and not 1 <= int(weight) <= MAX_WEIGHT:
+        raise bad(f"the weight must be 1 to {MAX_WEIGHT}")
+    method = method.upper()
+    label = f"{method} {path}"
+    body = None
+    if body_text is not None:
+        if body_text.startswith("@"):
+            name = body_text[1:].strip()
+            if not name:
+                raise bad("no file name after @")
+            try:
+                body = ((base or pathlib.Path()) / name).read_bytes()
+            except OSError as error:
+                raise bad(f"cannot read the body file {name!r}: {error.strerror or error}") from None
+            label += f" @{name}"
+        else:
+            body = body_text.encode()
+            label += f" {body_text if len(body_text) <= 40 else body_text[:39] + '…'}"
+    return RequestSpec(method, path, body, int(weight or 1), label)
+
+
+def parse_requests_file(path: str) -> list[RequestSpec]:
+    """The request lines of a file (see parse_request): # comments and blank lines skipped; an @FILE
+    body is relative to the file's folder."""
+    try:
+        text = pathlib.Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"--requests-file {path!r}: {getattr(error, 'strerror', None) or error}") from None
+    specs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            specs.append(parse_request(line, f"--requests-file {path} line {number}", pathlib.Path(path).parent))
+    if not specs:
+        raise ValueError(f"--requests-file {path!r} holds no request: {REQUEST_FORM}, one a line")
+    return specs
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """('Name', 'value') from 'Name: value'; ValueError naming --header otherwise."""
+    name, colon, value = text.partition(":")
+    if not colon:
+        raise ValueError(f"--header {text!r}: expected 'Name: value'")
+    return check_header(name.strip(), value.strip(), text)
+
+
+def check_header(name: str, value: str, text: str | None = None) -> tuple[str, str]:
+    """(name, value) if they can go with every request; ValueError naming --header otherwise."""
+    text = f"{name}: {value}" if text is None else text
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"--header {text!r}: expected 'Name: value' (a name of letters, digits and -)")
+    if name.lower() == "host":
+        raise ValueError(f"--header {text!r}: use --host for the Host header")
+    if name.lower() in ("content-length", "transfer-encoding"):
+        raise ValueError(f"--header {text!r}: the load generator sets {name} itself")
+    if not value.isprintable():
+        raise ValueError(f"--header {text!r}: the value must be printable, on one line")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"--header {text!r}: the value must be Latin-1 (HTTP header values are)") from None
+    return name, value
+
+
+def parse_headers(headers: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+    """A checked dict of headers from a mapping or 'Name: value' strings; a name given twice is refused."""
+    if not headers:
+        return {}
+    if isinstance(headers, Mapping):
+        items = [check_header(str(name), str(value)) for name, value in headers.items()]
+    else:
+        items = [parse_header(text) for text in headers]
+    checked: dict[str, str] = {}
+    for name, value in items:
+        if name.lower() in (known.lower() for known in checked):
+            raise ValueError(f"--header {name!r} given twice")
+        checked[name] = value
+    return checked
+
+
+def check_host(name: str) -> str:
+    """The Host header's value: a name or [IPv6] address, an optional :port; ValueError naming --host."""
+    if not _HOST.fullmatch(name):
+        raise ValueError(f"--host {name!r}: expected a host name with an optional :port (the Host header)")
+    return name
+
+
+def parse_ok_status(text: str) -> frozenset[int]:
+    """The statuses counted as success from '200,301,302', ranges '200-399' and classes '2xx'."""
+    statuses: set[int] = set()
+    for item in text.split(","):
+        match = _STATUSES.fullmatch(item.strip())
+        if not match:
+            raise ValueError(f"--ok-status {text!r}: expected statuses like 200,301,302, ranges 200-399 or 2xx")
+        klass, low, high = match.groups()
+        first, last = (int(klass) * 100, int(klass) * 100 + 99) if klass else (int(low), int(high or low))
+        if first > last:
+            raise ValueError(f"--ok-status {text!r}: the range {item.strip()} is backwards")
+        statuses.update(range(first, last + 1))
+    return frozenset(statuses)
+
+
+def rotation(specs: Sequence[RequestSpec]) -> list[int]:
+    """One round of the weighted rotation: the index of each request line, `weight` times, spread out
+    (smooth weighted round robin: weights 3 and 1 give 0, 0, 1, 0)."""
+    total = sum(spec.weight for spec in specs)
+    if total > MAX_WEIGHT:
+        raise ValueError(f"--request: the weights add up to {total}, at most {MAX_WEIGHT} (they are ratios)")
+    current = [0] * len(specs)
+    order = []
+    for _ in range(total):
+        for i, spec in enumerate(specs):
+            current[i] += spec.weight
+        best = max(range(len(specs)), key=current.__getitem__)
+        current[best] -= total
+        order.append(best)
+    return order
 
 
 @dataclass
@@ -49,6 +234,11 @@ class Results:
     # Per request: whether it was sent again on a new connection (see Client.request).
     retried_flags: list[bool] = field(default_factory=list)
     marks: list[tuple[float, str]] = field(default_factory=list)
+    # The --request lines (run() sets them; empty for the example's mix), and per request the
+    # index of its line in them (-1: none), and the failures by status of each line.
+    request_lines: list[RequestSpec] = field(default_factory=list)
+    request_ids: list[int] = field(default_factory=list)
+    line_failures: defaultdict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -61,8 +251,18 @@ class Results:
         """An epoch timestamp (time.time() base) as seconds after `started` (the base of times and marks)."""
         return epoch - self.wall_started
 
-    def record(self, outcome: str | int, seconds: float, began: float | None = None, retried: bool = False) -> None:
-        failed = not (isinstance(outcome, int) and 200 <= outcome < 300)
+    def record(
+        self,
+        outcome: str | int,
+        seconds: float,
+        began: float | None = None,
+        retried: bool = False,
+        request: int | None = None,
+        ok: frozenset[int] | None = None,
+    ) -> None:
+        """One request: its status (or error name), latency, start; `request`: the index of its line in
+        request_lines; `ok`: the statuses that are a success (2xx by default)."""
+        failed = not (isinstance(outcome, int) and outcome in (OK_DEFAULT if ok is None else ok))
         with self.lock:
             self.requests += 1
             self.retried += retried
@@ -70,8 +270,11 @@ class Results:
             self.times.append((time.monotonic() - seconds if began is None else began) - self.started)
             self.failed_flags.append(failed)
             self.retried_flags.append(bool(retried))
+            self.request_ids.append(-1 if request is None else request)
             if failed:
                 self.failures[str(outcome)] += 1
+                if request is not None:
+                    self.line_failures[request][str(outcome)] += 1
 
     def now(self) -> float:
         """Seconds since the generator started (the time base of marks and windows)."""
@@ -95,9 +298,10 @@ class Results:
             self.marks.append((time.monotonic() - self.started, label))
 
     def summary(self) -> dict:
+        """Totals; with request lines, also `per_request`: the figures of each line, in their order."""
         with self.lock:
             ordered = sorted(self.latencies)
-            return {
+            summary = {
                 "requests": self.requests,
                 "failed": sum(self.failures.values()),
                 "failures": dict(self.failures),
@@ -106,6 +310,25 @@ class Results:
                 "latency_ms": {f"p{p}": round(percentile(ordered, p) * 1000, 1) for p in (50, 90, 99)},
                 "marks": [{"at": round(at, 2), "label": label} for at, label in self.marks],
             }
+            if self.request_lines:
+                latencies: list[list[float]] = [[] for _ in self.request_lines]
+                for index, seconds in zip(self.request_ids, self.latencies, strict=True):
+                    if 0 <= index < len(latencies):
+                        latencies[index].append(seconds)
+                summary["per_request"] = [
+                    {
+                        "request": spec.label,
+                        "weight": spec.weight,
+                        "requests": len(latencies[index]),
+                        "failed": sum(self.line_failures[index].values()),
+                        "failures": dict(self.line_failures[index]),
+                        "latency_ms": {
+                            f"p{p}": round(percentile(sorted(latencies[index]), p) * 1000, 1) for p in (50, 90, 99)
+                        },
+                    }
+                    for index, spec in enumerate(self.request_lines)
+                ]
+            return summary
 
 
 def percentile(ordered: list[float], p: float) -> float:
@@ -129,14 +352,16 @@ def loopback_target(url: str) -> tuple[str, int]:
 
 
 class Client:
-    """One keep-alive connection; reconnects after an error."""
+    """One keep-alive connection; reconnects after an error. `headers` go with every request (a Host
+    among them replaces the one naming --url's address)."""
 
     # What a server closing an idle keep-alive connection looks like to the client that just sent
     # a request on it: no status line at all.
     STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, headers: Mapping[str, str] | None = None) -> None:
         self.host, self.port, self.timeout = host, port, timeout
+        self.headers = dict(headers or {})
         self.conn: http.client.HTTPConnection | None = None
         self.answered = 0  # responses read on the current connection
 
@@ -157,6 +382,10 @@ class Client:
         headers = {"Accept-Encoding": "gzip"}
         if body is not None:
             headers["Content-Type"] = "application/json"
+        if self.headers:
+            given = {name.lower() for name in self.headers}
+            headers = {name: value for name, value in headers.items() if name.lower() not in given}
+            headers.update(self.headers)
         try:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
@@ -185,10 +414,35 @@ def run(
     timeout: float,
     results: Results | None = None,
     stop: threading.Event | None = None,
+    *,
+    requests: Sequence[RequestSpec | str] | None = None,
+    headers: Mapping[str, str] | Iterable[str] | None = None,
+    host: str | None = None,
+    ok_status: str | Iterable[int] | None = None,
 ) -> Results:
-    """Send about `rate` requests a second for `seconds`, at most `max_requests`; return what happened."""
-    host, port = loopback_target(url)
+    """Send about `rate` requests a second for `seconds`, at most `max_requests`; return what happened.
+
+    Without `requests`: the example's mix (one in `write_every` a POST /api/airports). With them
+    (RequestSpecs, or lines parse_request reads): those in their weighted rotation; `write_every`
+    must then be 0. `headers` ('Name: value' strings or a mapping) go with every request, `host` is
+    the Host header, `ok_status` the statuses that count as success ('200,301-302,2xx' or ints;
+    2xx by default). ValueError, naming the command line option, for anything it cannot send."""
+    target_host, port = loopback_target(url)
+    specs = [spec if isinstance(spec, RequestSpec) else parse_request(spec) for spec in requests or ()]
+    if specs and write_every:
+        raise ValueError("--write-every is for the example's mix only: with --request, give a POST line instead")
+    order = rotation(specs) if specs else []
+    extra = parse_headers(headers)
+    if host is not None:
+        extra["Host"] = check_host(host)
+    if ok_status is None:
+        ok = OK_DEFAULT
+    elif isinstance(ok_status, str):
+        ok = parse_ok_status(ok_status)
+    else:
+        ok = frozenset(ok_status)
     results = results or Results()
+    results.request_lines = specs
     stop = stop or threading.Event()
     deadline = results.started + seconds
     interval = workers / rate
@@ -196,7 +450,7 @@ def run(
     counter_lock = threading.Lock()
 
     def worker(index: int) -> None:
-        client = Client(host, port, timeout)
+        client = Client(target_host, port, timeout, extra)
         next_at = time.monotonic() + index * interval / workers
         while not stop.is_set():
             with counter_lock:
@@ -207,7 +461,11 @@ def run(
             if delay > 0:
                 time.sleep(delay)
             next_at += interval
-            if write_every and n % write_every == write_every - 1:
+            line = None
+            if specs:
+                line = order[n % len(order)]
+                method, path, body = specs[line].method, specs[line].path, specs[line].body
+            elif write_every and n % write_every == write_every - 1:
                 code = "".join(chr(65 + n // 26**k % 26) for k in (2, 1, 0))
                 body = json.dumps({"iata": code, "name": f"Load {n}", "lat": 0.0, "lon": 0.0}).encode()
                 method, path = "POST", "/api/airports"
@@ -217,11 +475,11 @@ def run(
             again = False
             try:
                 status, again = client.request(method, path, body)
-                if method == "POST" and status == 409:
+                if not specs and method == "POST" and status == 409:
                     status = 201  # the airport exists from an earlier run: the write path answered
             except (OSError, http.client.HTTPException) as error:
                 status: int | str = type(error).__name__
-            results.record(status, time.monotonic() - began, began, again)
+            results.record(status, time.monotonic() - began, began, again, line, ok)
         client.close()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(workers)]
@@ -238,9 +496,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50, help="requests per second (default 50)")
     parser.add_argument("--seconds", type=float, default=20, help="stop after this long (default 20)")
     parser.add_argument("--max-requests", type=int, default=10_000, help="stop after this many (default 10000)")
-    parser.add_argument("--write-every", type=int, default=10, help="every Nth request is a POST (0: none)")
+    parser.add_argument(
+        "--write-every", type=int, help="the example's mix: every Nth request is a POST (default 10; 0: none)"
+    )
     parser.add_argument("--workers", type=int, default=4, help="concurrent connections (default 4)")
     parser.add_argument("--timeout", type=float, default=10, help="seconds per request (default 10)")
+    parser.add_argument(
+        "--request",
+        dest="sources",
+        action="append",
+        type=lambda line: ("--request", line),
+        metavar="LINE",
+        help="'[WEIGHT] METHOD /PATH [BODY or @FILE]', repeatable: the requests sent, in weighted rotation",
+    )
+    parser.add_argument(
+        "--requests-file",
+        dest="sources",
+        action="append",
+        type=lambda path: ("--requests-file", path),
+        metavar="FILE",
+        help="request lines as --request takes them, one a line (# comments)",
+    )
+    parser.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="sent with every request")
+    parser.add_argument("--host", metavar="NAME", help="the Host header (the connection still goes to --url)")
+    parser.add_argument(
+        "--ok-status", metavar="STATUSES", help="success statuses, e.g. 200,301,302 or 200-399 or 2xx,3xx (default 2xx)"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or args.max_requests <= 0 or args.workers <= 0:
@@ -248,8 +529,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds > 3600:
         parser.error("--seconds is at most 3600: every load loop is bounded")
     try:
+        specs: list[RequestSpec] = []
+        for option, value in args.sources or ():
+            specs.extend([parse_request(value)] if option == "--request" else parse_requests_file(value))
+        if specs and args.write_every is not None:
+            raise ValueError("--write-every is for the example's mix only: with --request, give a POST line instead")
+        write_every = 0 if specs else 10 if args.write_every is None else args.write_every
         results = run(
-            args.url, args.rate, args.seconds, args.max_requests, args.write_every, args.workers, args.timeout
+            args.url,
+            args.rate,
+            args.seconds,
+            args.max_requests,
+            write_every,
+            args.workers,
+            args.timeout,
+            requests=specs,
+            headers=args.header,
+            host=args.host,
+            ok_status=args.ok_status,
         )
     except ValueError as error:
         parser.error(str(error))
@@ -263,6 +560,12 @@ def main(argv: list[str] | None = None) -> int:
             f" retried {summary['retried']} "
             f"in {summary['seconds']}s; latency p50 {lat['p50']} ms p90 {lat['p90']} ms p99 {lat['p99']} ms"
         )
+        for line in summary.get("per_request", ()):
+            lat = line["latency_ms"]
+            print(
+                f"  {line['request']}: requests {line['requests']} failed {line['failed']} {line['failures'] or ''}"
+                f" p50 {lat['p50']} ms p99 {lat['p99']} ms"
+            )
     return 0
 
 
