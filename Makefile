@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := false
 
-SCENARIO ?= postgresql
+SCENARIO ?= services
 
 .PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests migrate-tests image-test \
 	package-test molecule bench-deploy
@@ -23,7 +23,7 @@ help:
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
 	@echo "make image-test                the app's Docker image (docker/app) against PostGIS and Redis containers"
 	@echo "make package-test              the collection tarball installed into an empty path and used from there"
-	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(notdir $(wildcard molecule/[!s]*))"
+	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(filter-out shared,$(notdir $(wildcard molecule/*)))"
 	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
 
 demo:

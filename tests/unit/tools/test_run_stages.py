@@ -50,8 +50,15 @@ def test_a_molecule_step_line_is_recognised(line, step):
     assert run_stages.MOLECULE_STEP.search(line)["step"] == step
 
 
-def test_a_completion_line_is_not_a_step():
-    assert run_stages.MOLECULE_STEP.search("INFO     [web > converge] Executed: Successful") is None
+@pytest.mark.parametrize(
+    "line",
+    [
+        "INFO     [web > converge] Executed: Successful",
+        "INFO     [web > verify] Executing Testinfra tests found in /x/molecule/web/tests/...",
+    ],
+)
+def test_other_lines_of_a_step_are_not_a_new_step(line):
+    assert run_stages.MOLECULE_STEP.search(line) is None
 
 
 def test_the_summary_names_each_stage_the_steps_and_the_three_slowest():
