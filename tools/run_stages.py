@@ -224,9 +224,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.name:<28} {s.lane:<10} {' '.join(s.argv)}")
         return 0
 
-    slots = int(os.environ.get("DJANGOOPS_TEST_SLOTS", "2"))
-    if slots < 1:
-        parser.error("DJANGOOPS_TEST_SLOTS must be 1 or more")
+    slots = os.environ.get("DJANGOOPS_TEST_SLOTS", "2")
+    if not slots.isdigit() or int(slots) < 1:
+        parser.error(f"DJANGOOPS_TEST_SLOTS must be a whole number of 1 or more, not {slots!r}")
+    slots = int(slots)
     LOGS.mkdir(parents=True, exist_ok=True)
     # The venv's tools first for every stage, whatever ran this script: a pyenv shim, for one, puts
     # its own version's bin/ in front, and molecule would then find a pytest without testinfra.

@@ -97,3 +97,15 @@ def test_an_unknown_stage_is_refused():
     )
     assert result.returncode == 2
     assert "unknown stage(s) nonesuch" in result.stderr
+
+
+def test_a_bad_number_of_slots_is_refused_naming_the_variable():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_stages.py"), "--only", "unit"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DJANGOOPS_TEST_SLOTS": "two"},
+    )
+    assert result.returncode == 2
+    assert "DJANGOOPS_TEST_SLOTS must be a whole number of 1 or more, not 'two'" in result.stderr
