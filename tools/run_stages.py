@@ -121,17 +121,25 @@ class Runner:
         step_began = None
         not_run = ""
         with stage.log.open("w", encoding="utf-8") as log:
-            child = subprocess.Popen(
-                stage.argv,
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                text=True,
-                errors="replace",
-                bufsize=1,
-            )
+            try:
+                child = subprocess.Popen(
+                    stage.argv,
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    text=True,
+                    errors="replace",
+                    bufsize=1,
+                )
+            except OSError as error:  # a stage that cannot start has failed, never passed unseen
+                log.write(f"{stage.name}: cannot start {' '.join(stage.argv)}: {error}\n")
+                child = None
+        if child is None:
+            self.finish(stage, 1, began, None, "")
+            return
+        with stage.log.open("a", encoding="utf-8") as log:
             self.children.add(child)
             for line in child.stdout:
                 log.write(line)
@@ -146,6 +154,10 @@ class Runner:
                     not_run = line[len("NOT RUN: ") :].strip()
             rc = child.wait()
             self.children.discard(child)
+        self.finish(stage, rc, began, step_began, not_run)
+
+    def finish(self, stage: Stage, rc: int, began: float, step_began: float | None, not_run: str) -> None:
+        """Record a stage's result and print its log in one block."""
         stage.seconds = time.monotonic() - began
         if step_began is not None:
             stage.steps[-1] = (stage.steps[-1][0], time.monotonic() - step_began)
@@ -245,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             thread.start()
         for thread in threads:
             thread.join()
+        for stage in stages:
+            if stage.result == "NOT STARTED":  # its lane broke off: never a silent pass
+                stage.result = "FAIL"
     print(summary(stages, time.monotonic() - runner.started), flush=True)
     return 1 if any(s.failed for s in stages) or runner.stopping else 0
 

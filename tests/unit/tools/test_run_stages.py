@@ -109,3 +109,11 @@ def test_a_bad_number_of_slots_is_refused_naming_the_variable():
     )
     assert result.returncode == 2
     assert "DJANGOOPS_TEST_SLOTS must be a whole number of 1 or more, not 'two'" in result.stderr
+
+
+def test_a_stage_that_cannot_start_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_stages, "LOGS", tmp_path)
+    s = run_stages.Stage("missing", (str(tmp_path / "no-such-command"),), "containers")
+    run_stages.Runner(0.0).run(s)
+    assert s.failed
+    assert "cannot start" in (tmp_path / "missing.log").read_text()
