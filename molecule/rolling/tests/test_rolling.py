@@ -58,7 +58,7 @@ def test_2_0_0_rolls_out_with_zero_failed_requests():
     assert "name" not in airports[0]
 
 
-def test_the_pipeline_deploy_job_fails_while_a_deploy_runs_and_a_rerun_changes_nothing():
+def test_the_pipeline_deploy_job_and_site_yml_fail_while_a_deploy_runs_and_a_rerun_changes_nothing():
     first = bed.start_playbook("deploy.yml", **bed.deploy_vars("2.0.0"))
     lock = "/var/lib/djangoops/locks/example.json"
     deadline = time.monotonic() + 120
@@ -66,9 +66,20 @@ def test_the_pipeline_deploy_job_fails_while_a_deploy_runs_and_a_rerun_changes_n
         assert time.monotonic() < deadline, "the first deploy never took the lock"
         time.sleep(0.5)
     second = bed.pipeline_deploy("2.0.0")
+    # Provisioning re-renders the lb's backends: it would undrain a host the deploy drained.
+    site = bed.playbook("site.yml")
+    deploy_still_running = first[0].poll() is None
     rerun = bed.finish_playbook(first)
     bed.report("the pipeline's deploy job while a deploy runs", run=second)
+    bed.report("site.yml while a deploy runs", run=site)
     bed.report("re-run of 2.0.0 (nothing to do)", run=rerun)
+    assert deploy_still_running, "the deploy ended before site.yml was tried: the test proved nothing"
+    assert site.rc != 0
+    assert re.search(
+        r"site\.yml refuses to run: the deploy lock \S+ on \S+ is held by \S+@\S+ \(version 2\.0\.0, pid \d+\)",
+        " ".join(site.output.split()),
+    ), site.tail()
+    assert "TASK [djangoops.stack.postgresql" not in site.output, "site.yml changed hosts before refusing"
     assert second.rc != 0
     assert "FAIL  deploy_stage" in second.output, second.tail()
     assert re.search(
