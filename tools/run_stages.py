@@ -40,8 +40,16 @@ LOGS = ROOT / ".cache" / "logs"
 NOT_RUN = 77
 MAKE = ("make", "--no-print-directory")
 
-# A molecule step starts with a line like "INFO     [rolling > converge] Executing".
-MOLECULE_STEP = re.compile(r"\[(?P<scenario>[\w-]+) > (?P<step>[\w-]+)\] Executing\s*$")
+# A molecule step starts with a line "INFO     [rolling > converge] Executing" (CI, no colours) or,
+# in colour on a terminal, "INFO     rolling ➜ converge: Executing" between ANSI escapes.
+MOLECULE_STEP = re.compile(r"(?:\[[\w-]+ > (?P<plain>[\w-]+)\]|[\w-]+ ➜ (?P<colour>[\w-]+):) Executing\s*$")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def molecule_step(line: str) -> str | None:
+    """The molecule step a line starts, if it starts one."""
+    match = MOLECULE_STEP.search(ANSI_ESCAPE.sub("", line))
+    return match and (match["plain"] or match["colour"])
 
 
 @dataclass
@@ -145,10 +153,10 @@ class Runner:
                 log.write(line)
                 log.flush()
                 now = time.monotonic()
-                if match := MOLECULE_STEP.search(line):
+                if step := molecule_step(line):
                     if step_began is not None:
                         stage.steps[-1] = (stage.steps[-1][0], now - step_began)
-                    stage.steps.append((match["step"], 0.0))
+                    stage.steps.append((step, 0.0))
                     step_began = now
                 if line.startswith("NOT RUN: "):
                     not_run = line[len("NOT RUN: ") :].strip()

@@ -42,12 +42,13 @@ def test_the_container_queue_starts_the_heaviest_stage_first(monkeypatch):
 @pytest.mark.parametrize(
     ("line", "step"),
     [
-        ("INFO     [rolling > converge] Executing", "converge"),
+        ("INFO     [rolling > converge] Executing\n", "converge"),
         ("INFO     [web > side_effect] Executing", "side_effect"),
+        ("\x1b[36mINFO    \x1b[0m \x1b[32mweb\x1b[0m ➜ \x1b[33mdestroy\x1b[0m: \x1b[36mExecuting\x1b[0m\n", "destroy"),
     ],
 )
-def test_a_molecule_step_line_is_recognised(line, step):
-    assert run_stages.MOLECULE_STEP.search(line)["step"] == step
+def test_a_molecule_step_line_is_recognised_with_or_without_colours(line, step):
+    assert run_stages.molecule_step(line) == step
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_a_molecule_step_line_is_recognised(line, step):
     ],
 )
 def test_other_lines_of_a_step_are_not_a_new_step(line):
-    assert run_stages.MOLECULE_STEP.search(line) is None
+    assert run_stages.molecule_step(line) is None
 
 
 def test_the_summary_names_each_stage_the_steps_and_the_three_slowest():
