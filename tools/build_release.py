@@ -960,10 +960,15 @@ def _glibc(platform: str) -> tuple[int, int] | None:
 
 
 def wheel_supports(tags: WheelTags, python: str, platforms: Sequence[str] = DEFAULT_PLATFORMS) -> bool:
-    """Whether pip would install this wheel on CPython ``python`` (``3.13``) on one of ``platforms``."""
+    """Whether pip would install this wheel on CPython ``python`` (``3.13``) on one of ``platforms``.
+
+    ``linux_x86_64`` (a wheel compiled on a machine of the hosts' Debian release, not on the index) is
+    accepted only when ``platforms`` names it: the builder adds it for the wheels it built itself.
+    """
     major, minor = (int(part) for part in python.split("."))
     cp = f"cp{major}{minor}"
-    if "any" not in tags.platforms:
+    built_here = BUILT_PLATFORM in tags.platforms and BUILT_PLATFORM in platforms
+    if "any" not in tags.platforms and not built_here:
         newest = max((g for g in map(_glibc, platforms) if g), default=None)
         if newest is None or not any((g := _glibc(p)) and g <= newest for p in tags.platforms):
             return False
@@ -1089,12 +1094,14 @@ def pip_download(
     offline_from: Path | None,
     no_deps: bool = False,
     options: Sequence[str] = (),
+    find_links: Sequence[Path] = (),
 ):
     """``pip download`` of every requirement as a wheel for CPython ``python`` on ``platforms``.
 
     offline_from: only that folder is searched (no index, no pip configuration); otherwise pip's
     own configuration (index, proxy, certificates) applies, with ``options`` (the requirements'
     index options), and files already in dest are kept. no_deps: the requirements are a lock.
+    find_links: further folders searched in both cases (the wheels built for this Python).
     """
     command, env = _pip(offline=offline_from is not None)
     command += [
@@ -1119,18 +1126,33 @@ def pip_download(
         command += ["--no-index", "--find-links", str(offline_from)]
     else:
         command += list(options)
+    command += [arg for folder in find_links for arg in ("--find-links", str(folder))]
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
 
 
-def write_download_file(requirements: Requirements, pins: Sequence[Pin], python: str, folder: Path) -> Path:
-    """The requirements for one Python, markers already evaluated: pip would evaluate them with its own."""
+def write_download_file(
+    requirements: Requirements,
+    pins: Sequence[Pin],
+    python: str,
+    folder: Path,
+    built_hashes: dict[str, str] | None = None,
+) -> Path:
+    """The requirements for one Python, markers already evaluated: pip would evaluate them with its own.
+
+    built_hashes: {name: sha256} of the wheels built from a pin's source; a pin that carries hashes
+    (a lock) accepts its built wheel too (the source's hash was checked before the build)."""
     lines = list(requirements.flags)
     constraints = [pin for pin in requirements.constraints if marker_applies(pin.marker, python)]
     if constraints:
         constraints_file = folder / f"constraints-{python}.txt"
         constraints_file.write_text("".join(f"{pin.text}\n" for pin in constraints), encoding="utf-8")
         lines.append(f"--constraint {constraints_file}")
-    lines += [pin.text + "".join(f" --hash={value}" for value in pin.hashes) for pin in pins]
+    built_hashes = built_hashes or {}
+    for pin in pins:
+        hashes = list(pin.hashes)
+        if hashes and pin.name in built_hashes:
+            hashes.append(f"sha256:{built_hashes[pin.name]}")
+        lines.append(pin.text + "".join(f" --hash={value}" for value in hashes))
     path = folder / f"requirements-{python}.txt"
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return path
@@ -1210,13 +1232,493 @@ def explain_pip_failure(output: str, python: str, platforms: Sequence[str], requ
                 else "no version has one, or no such project on the index"
             )
             problems.append(
-                f"{text}: no wheel for CPython {python} on {' or '.join(platforms)} ({versions}): a release installs "
-                f"wheels only (building wheels from source is not supported yet); pin a version that has a wheel "
-                f"{requirements.fix}, or choose another package"
+                f"{text}: no wheel for CPython {python} on {' or '.join(platforms)} ({versions}), and no source "
+                f"distribution to build one from: pin a version that has a wheel {requirements.fix}, or choose "
+                "another package"
             )
     if problems:
         return "\n".join(problems)
     return f"pip could not download wheels for {_python_name(python)} on {', '.join(platforms)}:\n" + _tail(output)
+
+
+# ---------------------------------------------------------------------------------------------
+# Wheels built from source: requirements with no wheel on the index for a hosts' Python
+
+
+BUILT_PLATFORM = "linux_x86_64"  # the tag `pip wheel` gives a wheel compiled on Linux x86_64
+# Installed in every build container, before the inventory's build packages.
+BUILD_TOOLS = ("build-essential", "python3-dev", "python3-pip")
+WHEEL_BUILD_FORMAT = 1  # part of a built wheel's cache key: raise it when the build recipe changes
+MAX_BUILD_ROUNDS = 12
+DEFAULT_APT_CACHE = Path(os.environ.get("DJANGOOPS_APT_CACHE") or Path.home() / ".cache" / "djangoops" / "apt")
+DEBIAN_PACKAGE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+IMAGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+SDIST_PATTERN = re.compile(r"^(?P<name>.+)-(?P<version>[0-9][^-]*)\.(?:tar\.gz|zip|tar\.bz2|tgz)$")
+BUILD_EXIT = {10: "apt", 11: "python", 12: "pip", 13: "libraries"}
+DEBIAN_IMAGES = {"3.11": "debian:bookworm", "3.13": "debian:trixie"}
+
+# Runs in the build container (bash and apt only, until python3 is installed): build tools and the
+# inventory's packages, then build.py. Everything it writes to /out is handed back to the controller.
+BUILD_SH = r"""set -u
+trap 'chown -R "$OWNER" /out 2>/dev/null || true' EXIT
+sdist=$1; shift
+rm -f /etc/apt/apt.conf.d/docker-clean
+dpkg-query -W -f '${Package}\n' >/out/base-packages 2>/dev/null
+if ! { apt-get update -q && apt-get install -y -q --no-install-recommends \
+       -o APT::Keep-Downloaded-Packages=true "$@"; } >/out/apt.log 2>&1; then
+  exit 10
+fi
+python3 /job/build.py "$sdist"
+"""
+
+# `pip wheel` of one source distribution with its build requirements from the mounted wheel cache
+# (no index in a container), then the Debian packages the built extension modules link to.
+BUILD_PY = r"""import glob, json, os, platform, re, subprocess, sys, tempfile, zipfile
+target, actual = os.environ["TARGET_PYTHON"], "%d.%d" % sys.version_info[:2]
+if actual != target:
+    print(f"the image runs Python {platform.python_version()}, not {target}")
+    sys.exit(11)
+with open("/out/build.log", "w") as log:
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--find-links", "/wheels",
+         "--no-cache-dir", "--disable-pip-version-check", "--progress-bar", "off", "--wheel-dir", "/out/wheel",
+         "/sdist/" + sys.argv[1]], stdout=log, stderr=subprocess.STDOUT)
+if pip.returncode:
+    sys.exit(12)
+base = set(open("/out/base-packages").read().split())
+packages, missing = set(), set()
+for wheel in glob.glob("/out/wheel/*.whl"):
+    with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
+        for name in archive.namelist():
+            if re.search(r"\.so(\.|$)", name):
+                path = archive.extract(name, tmp)
+                ldd = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+                missing.update(re.findall(r"^\s*(\S+) => not found", ldd, re.M))
+                for library in re.findall(r"=> (/\S+)", ldd):
+                    real = os.path.realpath(library)
+                    for candidate in dict.fromkeys([library, real, "/usr" + library, re.sub("^/usr", "", real)]):
+                        owner = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+                        if owner.returncode == 0:
+                            packages.add(owner.stdout.split(":")[0].strip())
+                            break
+json.dump({"python": platform.python_version(), "runtime_packages": sorted(packages - base),
+           "missing_libraries": sorted(missing)}, open("/out/result.json", "w"))
+sys.exit(13 if missing else 0)
+"""
+
+
+@dataclass(frozen=True)
+class WheelBuilds:
+    """Where wheels the index does not have are built: an image of the hosts' Debian release per
+    Python ({"3.11": "debian:bookworm"}), the Debian packages they need to compile (``libpq-dev``)."""
+
+    images: tuple[tuple[str, str], ...] = ()
+    packages: tuple[str, ...] = ()
+    apt_cache: Path = DEFAULT_APT_CACHE
+
+    def image(self, python: str) -> str | None:
+        return dict(self.images).get(python)
+
+
+def sdist_name(filename: str) -> tuple[str, str] | None:
+    """(normalized name, version) of a source distribution's file name, or None."""
+    match = SDIST_PATTERN.match(filename)
+    return (canonical_name(match["name"]), match["version"]) if match else None
+
+
+def missing_requirement(output: str) -> str | None:
+    """The requirement (name[extras] and version, no marker) pip found no distribution of, if any."""
+    packaging = _packaging()
+    match = re.search(r"No matching distribution found for (.+?)\s*$", output, re.MULTILINE)
+    if not match:
+        return None
+    try:
+        requirement = packaging.requirements.Requirement(match[1])
+    except packaging.requirements.InvalidRequirement:
+        name = re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*", match[1])
+        return name[0] if name else None
+    return requirement.name + str(requirement.specifier)
+
+
+def compiler_errors(log: str, limit: int = 12) -> list[str]:
+    """The lines of a failed build that say why: the compiler's errors with their source lines, else
+    pip's and the build backend's error lines, else the end of the log."""
+    lines = log.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        if re.search(r"(^|: )(fatal )?error: ", line) and not re.match(r"^\s*(error: subprocess|ERROR: Failed)", line):
+            found.append(line.rstrip())
+            for context in lines[number + 1 : number + 3]:  # gcc's `  3 | int x = ;` and its caret line
+                if re.match(r"^\s+\d*\s*\|", context):
+                    found.append(context.rstrip())
+    if not found:
+        found = [line for line in lines if re.search(r"\berror\b", line, re.IGNORECASE)] or lines[-15:]
+    unique = list(dict.fromkeys(found))
+    indent = min((len(line) - len(line.lstrip()) for line in unique if line.strip()), default=0)
+    unique = [line[indent:] for line in unique]
+    return unique[:limit] + ([f"... ({len(unique) - limit} more)"] if len(unique) > limit else [])
+
+
+def build_requirements_of(sdist: Path) -> list[str]:
+    """The build-system requirements of a source distribution (setuptools when it states none)."""
+    requires = None
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as archive:
+                names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/pyproject.toml")]
+                text = archive.read(names[0]).decode() if names else None
+        else:
+            with tarfile.open(sdist) as tar:
+                member = next((m for m in tar.getmembers() if re.match(r"^[^/]+/pyproject\.toml$", m.name)), None)
+                text = tar.extractfile(member).read().decode() if member else None
+        if text:
+            requires = tomllib.loads(text).get("build-system", {}).get("requires")
+    except (OSError, KeyError, tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        requires = None
+    # setuptools' legacy backend asks for wheel too (older setuptools)
+    return list(requires) if requires is not None else ["setuptools>=40.8.0", "wheel"]
+
+
+class WheelBuildFailed(BuildError):
+    """pip wheel failed in the build container (log: its output), or the result links to missing libraries."""
+
+    def __init__(self, log: str, result: str = "") -> None:
+        super().__init__(log)
+        self.log, self.result = log, result
+
+
+class DockerBuildHost:
+    """Builds a wheel in a throwaway container of an image of the hosts' Debian release.
+
+    This is the seam for where a wheel is compiled. ``describe()`` names the place in messages,
+    ``identity()`` is what, besides the source, decides the bytes of the wheel (part of its cache
+    key), and ``build(sdist, find_links, out)`` compiles one source distribution with its build
+    requirements from the find_links folder (no index) into ``out``, returning what the build found
+    (``runtime_packages``: the Debian packages the extension modules link to) or raising BuildError.
+    A build on one of the app hosts over SSH would be another class with these three methods.
+    """
+
+    def __init__(self, image: str, python: str, packages: Sequence[str], apt_cache: Path, log) -> None:
+        self.image, self.python, self.packages, self.log = image, python, tuple(packages), log
+        self.apt_cache = apt_cache / ("wheel-build-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", image))
+        self._identity: dict | None = None
+
+    def describe(self) -> str:
+        return f"a container of {self.image}"
+
+    def _docker(self) -> str:
+        docker = shutil.which("docker")
+        if docker is None:
+            raise BuildError("docker is not on the controller's PATH (install Docker, e.g. Debian's docker.io)")
+        return docker
+
+    def identity(self) -> dict:
+        if self._identity is None:
+            docker = self._docker()
+
+            def image_id():
+                return subprocess.run(
+                    [docker, "image", "inspect", "--format", "{{.Id}}", self.image],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    timeout=60,
+                )
+
+            found = image_id()
+            if found.returncode != 0:
+                if "No such image" not in found.stderr:
+                    raise BuildError(f"docker does not answer on the controller: {_tail(found.stderr, 3)}")
+                self.log(f"pulling {self.image} to build wheels in")
+                pulled = subprocess.run(
+                    [docker, "pull", "-q", self.image], capture_output=True, text=True, check=False, timeout=600
+                )
+                found = image_id()
+                if found.returncode != 0:
+                    raise BuildError(
+                        f"the image {self.image} is not on the controller and cannot be pulled "
+                        f"({_tail(pulled.stderr, 2) or 'no answer'}): build or pull it, or name another image"
+                    )
+            self._identity = {
+                "image": self.image,
+                "image_id": found.stdout.strip(),
+                "packages": sorted({*BUILD_TOOLS, *self.packages}),
+            }
+        return self._identity
+
+    def build(self, sdist: Path, find_links: Path, out: Path) -> dict:
+        docker = self._docker()
+        job = out / "job"
+        job.mkdir(parents=True)
+        (job / "build.sh").write_text(BUILD_SH)
+        (job / "build.py").write_text(BUILD_PY)
+        result_dir = out / "out"
+        result_dir.mkdir()
+        self.apt_cache.mkdir(parents=True, exist_ok=True)
+        name = f"djangoops-wheel-build-{os.getpid()}-{os.urandom(4).hex()}"
+        command = [
+            docker, "run", "--rm", "--name", name, "--label", "org.djangoops.wheel-build=1",
+            "-e", "DEBIAN_FRONTEND=noninteractive", "-e", f"TARGET_PYTHON={self.python}",
+            "-e", f"OWNER={os.getuid()}:{os.getgid()}",
+            "-v", f"{job}:/job:ro", "-v", f"{sdist.parent}:/sdist:ro", "-v", f"{find_links}:/wheels:ro",
+            "-v", f"{result_dir}:/out", "-v", f"{self.apt_cache}:/var/cache/apt/archives",
+            self.image, "bash", "/job/build.sh", sdist.name, *sorted({*BUILD_TOOLS, *self.packages}),
+        ]  # fmt: skip
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+        except subprocess.TimeoutExpired:
+            subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=60)
+            raise BuildError(f"building {sdist.name} in {self.image} took more than 30 minutes") from None
+        except BaseException:
+            subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=60)
+            raise
+        stage = BUILD_EXIT.get(proc.returncode)
+
+        def read(name):
+            path = result_dir / name
+            return path.read_text(errors="replace") if path.is_file() else ""
+
+        if proc.returncode == 0:
+            wheels = sorted((result_dir / "wheel").glob("*.whl"))
+            return {**json.loads(read("result.json")), "wheels": wheels, "log": read("build.log")}
+        if stage == "apt":
+            apt = read("apt.log")
+            unknown = re.findall(r"E: (?:Unable to locate package|Package '?)(\S+?)'? ", apt)
+            why = (
+                f"no package {', '.join(dict.fromkeys(unknown))} in {self.image}'s Debian release"
+                if unknown
+                else "\n  ".join(_tail(apt, 8).splitlines())
+            )
+            raise BuildError(
+                f"the build packages cannot be installed in {self.image} "
+                f"(deploy_wheel_build_packages, --build-package): {why}"
+            )
+        if stage == "python":
+            debian = DEBIAN_IMAGES.get(self.python)
+            raise BuildError(
+                f"{self.image} is not an image for the hosts' Python {self.python}: {proc.stdout.strip()}; name an "
+                f"image of their Debian release for {self.python}" + (f" (e.g. {debian})" if debian else "")
+            )
+        if stage in ("pip", "libraries"):
+            raise WheelBuildFailed(read("build.log") or proc.stdout, read("result.json"))
+        raise BuildError(
+            f"docker run {self.image} failed (exit status {proc.returncode}): " + _tail(proc.stderr + proc.stdout, 5)
+        )
+
+
+class WheelBuilder:
+    """The wheels built for this release, from source distributions, cached by their inputs.
+
+    A built wheel lives in ``<cache>/built/<key>/`` with ``build.json`` (what it was built from and
+    where); the key is the sha256 of the source distribution's sha256, the Python, the build host's
+    identity (image id and Debian packages) and WHEEL_BUILD_FORMAT. Sources are kept in
+    ``<cache>/sdists/`` so that a rebuild needs neither the index nor a container.
+    """
+
+    def __init__(self, builds: WheelBuilds, cache: Path, work: Path, log, options: Sequence[str] = ()) -> None:
+        self.builds, self.cache, self.work, self.log, self.options = builds, cache, work, log, list(options)
+        self.records: dict[str, dict] = {}  # wheel file name: how it was built
+        self._built: dict[str, dict[str, tuple[Path, str]]] = defaultdict(dict)  # python: {name: (folder, sha256)}
+        self._hosts: dict[str, DockerBuildHost] = {}
+
+    def folders(self, python: str) -> list[Path]:
+        return sorted({folder for folder, _ in self._built[python].values()})
+
+    def hashes(self, python: str) -> dict[str, str]:
+        return {name: sha256 for name, (_, sha256) in self._built[python].items()}
+
+    def drop_copies(self, cache: Path) -> None:
+        """Remove the built wheels pip copied into the cache's top folder: there they would lose their key."""
+        for name in self.records:
+            (cache / name).unlink(missing_ok=True)
+
+    def host(self, python: str) -> DockerBuildHost | None:
+        image = self.builds.image(python)
+        if image is None:
+            return None
+        if python not in self._hosts:
+            self._hosts[python] = DockerBuildHost(image, python, self.builds.packages, self.builds.apt_cache, self.log)
+        return self._hosts[python]
+
+    def find_sdist(self, requirement: str, python: str, fetch: bool) -> Path | None:
+        """The source distribution of a requirement: the newest matching one in the cache, else (fetch)
+        the one pip chooses from the index."""
+        packaging = _packaging()
+        wanted = packaging.requirements.Requirement(requirement)
+        folder = self.cache / "sdists"
+        candidates = []
+        for path in folder.glob("*") if folder.is_dir() else []:
+            parsed = sdist_name(path.name)
+            if parsed and parsed[0] == canonical_name(wanted.name):
+                try:
+                    version = packaging.version.Version(parsed[1])
+                except packaging.version.InvalidVersion:
+                    continue
+                if wanted.specifier.contains(version, prereleases=True):
+                    candidates.append((version, path))
+        if candidates:
+            return max(candidates)[1]
+        if not fetch:
+            return None
+        download = self.work / f"sdist-{canonical_name(wanted.name)}-{python}"
+        shutil.rmtree(download, ignore_errors=True)
+        command, env = _pip(offline=False)
+        command += ["download", "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "--no-deps"]
+        command += ["--no-binary=:all:", "--python-version", python, "--dest", str(download), *self.options]
+        command.append(requirement)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
+        found = [p for p in download.glob("*") if sdist_name(p.name)] if download.is_dir() else []
+        if proc.returncode != 0 or len(found) != 1:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found[0], folder / found[0].name)
+        return folder / found[0].name
+
+    def ensure_build_requirements(self, sdist: Path, python: str, platforms: Sequence[str]) -> None:
+        """The source's build requirements as wheels for the target Python, in the wheel cache."""
+        requires = build_requirements_of(sdist)
+        if not requires:
+            return
+        probe = self.work / f"build-requirements-{python}"
+        for offline in (True, False):
+            shutil.rmtree(probe, ignore_errors=True)
+            command, env = _pip(offline)
+            command += ["download", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+            command += ["--only-binary=:all:", "--implementation", IMPLEMENTATION, "--python-version", python]
+            command += [arg for platform in platforms for arg in ("--platform", platform)]
+            if offline:
+                command += ["--no-index", "--find-links", str(self.cache), "--dest", str(probe)]
+            else:
+                command += ["--dest", str(self.cache), *self.options]
+            proc = subprocess.run(
+                [*command, *requires], capture_output=True, text=True, env=env, check=False, timeout=1800
+            )
+            if proc.returncode == 0 and offline:
+                return
+            if not offline and proc.returncode != 0:
+                raise BuildError(
+                    f"the build requirements of {sdist.name} ({', '.join(requires)}) cannot be downloaded as wheels "
+                    f"for {_python_name(python)}:\n" + _tail(proc.stdout + proc.stderr, 8)
+                )
+
+    def obtain(
+        self, requirement: str, python: str, requirements: Requirements, platforms: Sequence[str], *, fetch: bool
+    ) -> bool:
+        """Make a wheel of ``requirement`` for ``python`` available (cached, or built now); False when
+        it has no source distribution (in the cache; with fetch, on the index either)."""
+        sdist = self.find_sdist(requirement, python, fetch)
+        if sdist is None:
+            return False
+        parsed = sdist_name(sdist.name)
+        name, version = parsed
+        platforms_text = " or ".join(platforms)
+        host = self.host(python)
+        if host is None:
+            example = DEBIAN_IMAGES.get(python, "IMAGE")
+            raise BuildError(
+                f"{requirement}: no wheel for CPython {python} on {platforms_text}, only its source {sdist.name}: "
+                f"name an image of the hosts' Debian release to build it in, deploy_wheel_build_images: "
+                f"{{'{python}': '{example}'}} (build_release.py --build-image {python}={example}), with the Debian "
+                "packages it needs to compile in deploy_wheel_build_packages (--build-package, e.g. libpq-dev); "
+                f"or pin a version that has a wheel {requirements.fix}"
+            )
+        sdist_sha256 = sha256_file(sdist)
+        pin = next((p for p in requirements.pins if p.name == name and p.hashes), None)
+        if pin is not None and not {f"sha256:{sdist_sha256}", sdist_sha256} & set(pin.hashes):
+            raise BuildError(
+                f"{sdist.name} (sha256 {sdist_sha256}) matches none of the hashes {pin.origin} gives for {name}: "
+                "the source is not the one the lock was made with"
+            )
+        try:
+            identity = host.identity()
+        except BuildError as exc:
+            raise BuildError(
+                f"{requirement}: no wheel for CPython {python} on {platforms_text}, only its source {sdist.name}, "
+                f"and it cannot be built in {host.describe()}: {exc}"
+            ) from None
+        key = sha256_json(
+            {"format": WHEEL_BUILD_FORMAT, "sdist_sha256": sdist_sha256, "python": python, "host": identity}
+        )[:32]
+        folder = self.cache / "built" / key
+        record_path = folder / "build.json"
+        if record_path.is_file():
+            record = json.loads(record_path.read_text())
+            self.log(f"wheel of {name} {version} for Python {python} from the cache ({folder})")
+        else:
+            record = self._build(sdist, name, version, python, host, identity, key, platforms)
+        wheel = folder / record["wheel"]
+        self.records[wheel.name] = record
+        self._built[python][name] = (folder, sha256_file(wheel))
+        return True
+
+    def _build(self, sdist, name, version, python, host, identity, key, platforms) -> dict:
+        self.log(f"building a wheel of {name} {version} for Python {python} in {host.describe()}")
+        self.ensure_build_requirements(sdist, python, platforms)
+        what = f"the wheel of {name} {version} ({sdist.name}) for Python {python} in {host.describe()}"
+        for attempt in range(2):
+            out = self.work / f"build-{key}-{attempt}"
+            shutil.rmtree(out, ignore_errors=True)
+            try:
+                found = host.build(sdist, self.cache, out)
+                break
+            except WheelBuildFailed as exc:
+                dynamic = missing_requirement(exc.log)  # a build requirement the backend asked for at build time
+                if attempt == 0 and dynamic and "Requires-Python" not in exc.log:
+                    self.ensure_dynamic_requirement(dynamic, python, platforms)
+                    continue
+                if exc.result:
+                    missing = json.loads(exc.result).get("missing_libraries", [])
+                    raise BuildError(f"{what} links to libraries the image lacks: {', '.join(missing)}") from None
+                errors = compiler_errors(exc.log)
+                hint = ""
+                header = next(
+                    (re.search(r"fatal error: (\S+?):", line) for line in errors if "fatal error" in line), None
+                )
+                if header:
+                    hint = (
+                        f"\n  ({header[1]} is missing: add the Debian package that provides it, e.g. the library's "
+                        "-dev package, to deploy_wheel_build_packages or --build-package)"
+                    )
+                raise BuildError(f"{what} failed to build:\n  " + "\n  ".join(errors) + hint) from None
+        wheels = found["wheels"]
+        if len(wheels) != 1:
+            raise BuildError(f"{what} gave {len(wheels)} wheels, expected one")
+        tags = parse_wheel_filename(wheels[0].name)
+        if tags.name != name:
+            raise BuildError(f"{what} gave {wheels[0].name}, not a wheel of {name}")
+        if not wheel_supports(tags, python, [*platforms, BUILT_PLATFORM]):
+            raise BuildError(
+                f"{what} gave {wheels[0].name}, whose tags CPython {python} on Linux x86_64 does not accept"
+            )
+        record = {
+            "name": name,
+            "version": tags.version,
+            "wheel": wheels[0].name,
+            "python": python,
+            "python_full": found.get("python"),
+            "sdist": sdist.name,
+            "sdist_sha256": sha256_file(sdist),
+            "built_in": identity,
+            "runtime_packages": found.get("runtime_packages", []),
+            "key": key,
+        }
+        folder = self.cache / "built" / key
+        partial = folder.with_name(f".{key}-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        shutil.copyfile(wheels[0], partial / wheels[0].name)
+        (partial / "build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+        return record
+
+    def ensure_dynamic_requirement(self, requirement: str, python: str, platforms: Sequence[str]) -> None:
+        command, env = _pip(offline=False)
+        command += ["download", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"]
+        command += ["--only-binary=:all:", "--implementation", IMPLEMENTATION, "--python-version", python]
+        command += [arg for platform in platforms for arg in ("--platform", platform)]
+        command += ["--dest", str(self.cache), *self.options, requirement]
+        subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
 
 
 def build_wheelhouse(
@@ -1228,12 +1730,15 @@ def build_wheelhouse(
     work: Path,
     log,
     project_files: Sequence[SourceFile] = (),
+    wheel_builder: WheelBuilder | None = None,
 ) -> tuple[list[Path], dict[str, dict[str, str]], Path | None]:
     """Fill dest with the wheels of every requirement for every Python, from the cache (filled first if needed).
 
     Returns the wheels, {python: {name: version}} of what each Python installs, and the project's wheel.
+    A requirement with no wheel on the index is built from its source by wheel_builder (or refused).
     """
-    downloads: dict[str, Path] = {}
+    wheel_builder = wheel_builder or WheelBuilder(WheelBuilds(), cache, work, log, requirements.options)
+    downloads: dict[str, list[Pin]] = {}
     for python in pythons:
         pins = [pin for pin in requirements.pins if marker_applies(pin.marker, python)]
         if requirements.pins and not pins:
@@ -1243,7 +1748,7 @@ def build_wheelhouse(
                 f"fix the markers {requirements.fix}"
             )
         if pins:
-            downloads[python] = write_download_file(requirements, pins, python, work)
+            downloads[python] = pins
     if not downloads and not requirements.project:
         log(f"warning: {requirements.origin} lists no requirements: the release installs no package")
         return [], {python: {} for python in pythons}, None
@@ -1256,7 +1761,7 @@ def build_wheelhouse(
     # and a wheel being downloaded must not be read half-written by another build.
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        folders = _fill_wheelhouse(requirements, downloads, platforms, cache, work, log)
+        folders = _fill_wheelhouse(requirements, downloads, platforms, cache, work, log, wheel_builder)
         project_wheel = (
             build_project_wheel(requirements, project_files, cache, work, log) if requirements.project else None
         )
@@ -1286,6 +1791,8 @@ def build_wheelhouse(
     if project_wheel is not None:
         for names in wanted.values():
             names.add(parse_wheel_filename(project_wheel.name).name)
+    if wheel_builder.records:
+        platforms = [*platforms, BUILT_PLATFORM]
     check_wheelhouse(wheels, wanted, platforms)
     fix = (
         f"{requirements.kind} does not list them for every target Python: add them {requirements.fix}"
@@ -1296,49 +1803,65 @@ def build_wheelhouse(
     return wheels, resolved, (dest / project_wheel.name if project_wheel else None)
 
 
-def _fill_wheelhouse(requirements, downloads, platforms, cache, work, log) -> dict[str, Path]:
-    """Assemble one folder per Python from the cache; download what the cache lacks first."""
+def _fill_wheelhouse(requirements, downloads, platforms, cache, work, log, wheel_builder) -> dict[str, Path]:
+    """Assemble one folder per Python from the cache; download what the cache lacks first, and build
+    the wheels the index does not have (one requirement per round: pip names the first it misses)."""
     folders = {python: work / f"wheels-{python}" for python in downloads}
+    said = False
+    problems = []
 
-    def assemble():
-        for python, requirements_file in downloads.items():
+    def download(python, folder, offline):
+        built = wheel_builder.folders(python)
+        return pip_download(
+            write_download_file(requirements, downloads[python], python, work, wheel_builder.hashes(python)),
+            python,
+            [*platforms, BUILT_PLATFORM] if built else platforms,
+            folder,
+            offline_from=cache if offline else None,
+            no_deps=requirements.locked,
+            options=requirements.options,
+            find_links=built,
+        )
+
+    for python in downloads:
+        online_after = set()  # (missing, wheels built) after which a download from the index succeeded
+        for _ in range(MAX_BUILD_ROUNDS):
             shutil.rmtree(folders[python], ignore_errors=True)
             folders[python].mkdir()
-            result = pip_download(
-                requirements_file,
-                python,
-                platforms,
-                folders[python],
-                offline_from=cache,
-                no_deps=requirements.locked,
-            )
-            if result.returncode != 0:
-                return result
-        return None
-
-    failed = assemble()
-    if failed is not None:
-        log(f"wheel cache {cache} lacks wheels, downloading")
-        problems = []
-        for python, requirements_file in downloads.items():
-            result = pip_download(
-                requirements_file,
-                python,
-                platforms,
-                cache,
-                offline_from=None,
-                no_deps=requirements.locked,
-                options=requirements.options,
-            )
-            if result.returncode != 0:
-                problems.append(explain_pip_failure(result.stdout + result.stderr, python, platforms, requirements))
-        if problems:
-            raise BuildError("\n".join(dict.fromkeys(problems)))
-        failed = assemble()
-        if failed is not None:
-            raise BuildError(
-                "the wheelhouse cannot be assembled from the cache:\n" + _tail(failed.stdout + failed.stderr)
-            )
+            assembled = download(python, folders[python], offline=True)
+            if assembled.returncode == 0:
+                break
+            missing = missing_requirement(assembled.stdout + assembled.stderr)
+            try:
+                if missing and wheel_builder.obtain(missing, python, requirements, platforms, fetch=False):
+                    continue
+                state = (missing, tuple(wheel_builder.folders(python)))
+                if state in online_after:
+                    problems.append(
+                        "the wheelhouse cannot be assembled from the cache:\n"
+                        + _tail(assembled.stdout + assembled.stderr)
+                    )
+                    break
+                if not said:
+                    log(f"wheel cache {cache} lacks wheels, downloading")
+                    said = True
+                fetched = download(python, cache, offline=False)
+                wheel_builder.drop_copies(cache)
+                if fetched.returncode == 0:
+                    online_after.add(state)
+                    continue
+                output = fetched.stdout + fetched.stderr
+                missing = missing_requirement(output)
+                if missing and wheel_builder.obtain(missing, python, requirements, platforms, fetch=True):
+                    continue
+                problems.append(explain_pip_failure(output, python, platforms, requirements))
+            except BuildError as exc:
+                problems.append(str(exc))
+            break
+        else:
+            problems.append(f"more than {MAX_BUILD_ROUNDS} wheels to build for {_python_name(python)}")
+    if problems:
+        raise BuildError("\n".join(dict.fromkeys(problems)))
     return folders
 
 
@@ -1500,6 +2023,7 @@ def build(
     name: str | None = None,
     requirements_file: str | None = None,
     wheel_cache: Path = DEFAULT_WHEEL_CACHE,
+    wheel_builds: WheelBuilds | None = None,
     force: bool = False,
     dry_run: bool = False,
     log=lambda message: print(message, file=sys.stderr),
@@ -1520,6 +2044,13 @@ def build(
     for platform in platforms:
         if not PLATFORM_PATTERN.match(platform):
             raise UsageError(f"platform {platform!r}: expected a wheel platform tag such as manylinux_2_28_x86_64")
+    wheel_builds = wheel_builds or WheelBuilds()
+    for python, image in wheel_builds.images:
+        if not PYTHON_PATTERN.match(python) or not IMAGE_PATTERN.match(image):
+            raise UsageError(f"build image {python}={image}: expected X.Y=IMAGE, e.g. 3.11=debian:bookworm")
+    for package in wheel_builds.packages:
+        if not DEBIAN_PACKAGE_PATTERN.match(package):
+            raise UsageError(f"build package {package!r}: expected a Debian package name such as libpq-dev")
     pythons = sorted(set(pythons), key=lambda v: tuple(map(int, v.split("."))))
     platforms = sorted(set(platforms))
     requirements = find_requirements(source, requirements_file, log)
@@ -1575,8 +2106,9 @@ def build(
         wheels_dir.mkdir()
         work.mkdir()
         log(f"collecting wheels for Python {', '.join(pythons)} from {requirements.origin}")
+        wheel_builder = WheelBuilder(wheel_builds, wheel_cache, work, log, requirements.options)
         wheels, resolved, project_wheel = build_wheelhouse(
-            requirements, pythons, platforms, wheel_cache, wheels_dir, work, log, files
+            requirements, pythons, platforms, wheel_cache, wheels_dir, work, log, files, wheel_builder
         )
         pins = flat_requirements(requirements, resolved)
         origin = " and ".join(requirements.files) if requirements.locked else ", ".join(requirements.files)
@@ -1595,6 +2127,9 @@ def build(
                 {"name": requirements.project, "wheel": project_wheel.name} if project_wheel is not None else None
             ),
             "wheels": {wheel.name: sha256_file(wheel) for wheel in wheels},
+            # Wheels compiled from source for the hosts: from what, where, and the Debian packages
+            # their extension modules link to (the hosts need them installed).
+            "built_wheels": {name: wheel_builder.records[name] for name in sorted(wheel_builder.records)},
             "source": {"files": len(files), "git_commit": commit, "git_dirty": dirty},
             "built_at": built.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "builder": {"python": ".".join(map(str, sys.version_info[:3])), "pip": _pip_version()},
@@ -1679,6 +2214,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--wheel-cache", type=Path, default=DEFAULT_WHEEL_CACHE, help="downloaded wheels (default: %(default)s)"
     )
+    parser.add_argument(
+        "--build-image",
+        dest="build_images",
+        action="append",
+        metavar="X.Y=IMAGE",
+        default=[],
+        help="a Docker image of the hosts' Debian release for Python X.Y (e.g. 3.11=debian:bookworm): a requirement "
+        "with no wheel on the index is built there from its source; repeat per Python",
+    )
+    parser.add_argument(
+        "--build-package",
+        dest="build_packages",
+        action="append",
+        metavar="PACKAGE",
+        default=[],
+        help=f"a Debian package such builds need (e.g. libpq-dev), besides {', '.join(BUILD_TOOLS)}; repeat",
+    )
+    parser.add_argument(
+        "--apt-cache",
+        type=Path,
+        default=DEFAULT_APT_CACHE,
+        help="Debian packages the build containers downloaded, kept for the next build (default: %(default)s)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing artifact of this version")
     parser.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -1687,6 +2245,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    images = []
+    for item in args.build_images:
+        python, _, image = item.partition("=")
+        if not image:
+            print(f"error: --build-image {item}: expected X.Y=IMAGE, e.g. 3.11=debian:bookworm", file=sys.stderr)
+            return EXIT_USAGE
+        images.append((python.strip(), image.strip()))
     try:
         result = build(
             args.source,
@@ -1697,6 +2262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             name=args.name,
             requirements_file=args.requirements,
             wheel_cache=args.wheel_cache,
+            wheel_builds=WheelBuilds(tuple(images), tuple(args.build_packages), args.apt_cache),
             force=args.force,
             dry_run=args.dry_run,
         )
