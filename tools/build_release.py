@@ -1257,18 +1257,23 @@ SDIST_PATTERN = re.compile(r"^(?P<name>.+)-(?P<version>[0-9][^-]*)\.(?:tar\.gz|z
 BUILD_EXIT = {10: "apt", 11: "python", 12: "pip", 13: "libraries"}
 DEBIAN_IMAGES = {"3.11": "debian:bookworm", "3.13": "debian:trixie"}
 
-# Runs in the build container (bash and apt only, until python3 is installed): build tools and the
-# inventory's packages, then build.py. Everything it writes to /out is handed back to the controller.
-BUILD_SH = r"""set -u
-trap 'chown -R "$OWNER" /out 2>/dev/null || true' EXIT
-sdist=$1; shift
+# Prepares a build image from the hosts' image (bash and apt only, until python3 is installed): the
+# build tools and the inventory's packages. Committed as a local image, reused by later builds.
+PREPARE_SH = r"""set -u
 rm -f /etc/apt/apt.conf.d/docker-clean
-dpkg-query -W -f '${Package}\n' >/out/base-packages 2>/dev/null
+dpkg-query -W -f '${Package}\n' >/etc/djangoops-base-packages
 if ! { apt-get update -q && apt-get install -y -q --no-install-recommends \
-       -o APT::Keep-Downloaded-Packages=true "$@"; } >/out/apt.log 2>&1; then
+       -o APT::Keep-Downloaded-Packages=true "$@"; } >/tmp/apt.log 2>&1; then
+  cat /tmp/apt.log
   exit 10
 fi
-python3 /job/build.py "$sdist"
+rm -rf /var/lib/apt/lists/* /tmp/apt.log
+"""
+
+# Runs in a container of the prepared image; everything it writes to /out is handed back.
+BUILD_SH = r"""set -u
+trap 'chown -R "$OWNER" /out 2>/dev/null || true' EXIT
+python3 /job/build.py "$1"
 """
 
 # `pip wheel` of one source distribution with its build requirements from the mounted wheel cache
@@ -1285,7 +1290,7 @@ with open("/out/build.log", "w") as log:
          "/sdist/" + sys.argv[1]], stdout=log, stderr=subprocess.STDOUT)
 if pip.returncode:
     sys.exit(12)
-base = set(open("/out/base-packages").read().split())
+base = set(open("/etc/djangoops-base-packages").read().split())
 packages, missing = set(), set()
 for wheel in glob.glob("/out/wheel/*.whl"):
     with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
@@ -1446,32 +1451,79 @@ class DockerBuildHost:
             }
         return self._identity
 
+    def _run(self, command: list[str], name: str, what: str) -> subprocess.CompletedProcess:
+        """A docker command that starts the container ``name``, removed if the builder stops meanwhile."""
+        try:
+            return subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+        except BaseException as exc:
+            subprocess.run([self._docker(), "rm", "-f", name], capture_output=True, check=False, timeout=60)
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise BuildError(f"{what} in {self.image} took more than 30 minutes") from None
+            raise
+
+    def prepared_image(self) -> str:
+        """The hosts' image with the build tools and packages installed: made once, then reused."""
+        docker, identity = self._docker(), self.identity()
+        tag = "djangoops/wheel-build:" + sha256_json(identity)[:16]
+        if subprocess.run([docker, "image", "inspect", tag], capture_output=True, check=False).returncode == 0:
+            return tag
+        self.log(f"preparing {tag}: {self.image} with {', '.join(identity['packages'])}")
+        self.apt_cache.mkdir(parents=True, exist_ok=True)
+        name = f"djangoops-wheel-prepare-{os.getpid()}-{os.urandom(4).hex()}"
+        command = [
+            docker, "run", "--name", name, "--label", "org.djangoops.wheel-build=1",
+            "-e", "DEBIAN_FRONTEND=noninteractive", "-v", f"{self.apt_cache}:/var/cache/apt/archives",
+            self.image, "bash", "-c", PREPARE_SH, "prepare", *identity["packages"],
+        ]  # fmt: skip
+        proc = self._run(command, name, "installing the build packages")
+        try:
+            if proc.returncode == 10:
+                unknown = re.findall(r"E: Unable to locate package (\S+)", proc.stdout)
+                why = (
+                    f"no package {', '.join(dict.fromkeys(unknown))} in {self.image}'s Debian release"
+                    if unknown
+                    else "\n  ".join(_tail(proc.stdout, 8).splitlines())
+                )
+                raise BuildError(
+                    f"the build packages cannot be installed in {self.image} "
+                    f"(deploy_wheel_build_packages, --build-package): {why}"
+                )
+            if proc.returncode != 0:
+                raise BuildError(
+                    f"docker run {self.image} failed (exit status {proc.returncode}): "
+                    + _tail(proc.stderr + proc.stdout, 5)
+                )
+            labels = [
+                "--change",
+                "LABEL org.djangoops.wheel-build=1",
+                "--change",
+                f"LABEL org.djangoops.from={self.image}",
+            ]
+            committed = subprocess.run(
+                [docker, "commit", *labels, name, tag], capture_output=True, text=True, check=False, timeout=600
+            )
+            if committed.returncode != 0:
+                raise BuildError(f"docker commit of the build image {tag} failed: {_tail(committed.stderr, 3)}")
+        finally:
+            subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=60)
+        return tag
+
     def build(self, sdist: Path, find_links: Path, out: Path) -> dict:
-        docker = self._docker()
+        docker, image = self._docker(), self.prepared_image()
         job = out / "job"
         job.mkdir(parents=True)
         (job / "build.sh").write_text(BUILD_SH)
         (job / "build.py").write_text(BUILD_PY)
         result_dir = out / "out"
         result_dir.mkdir()
-        self.apt_cache.mkdir(parents=True, exist_ok=True)
         name = f"djangoops-wheel-build-{os.getpid()}-{os.urandom(4).hex()}"
         command = [
-            docker, "run", "--rm", "--name", name, "--label", "org.djangoops.wheel-build=1",
-            "-e", "DEBIAN_FRONTEND=noninteractive", "-e", f"TARGET_PYTHON={self.python}",
-            "-e", f"OWNER={os.getuid()}:{os.getgid()}",
+            docker, "run", "--rm", "--name", name, "--label", "org.djangoops.wheel-build=1", "--network", "none",
+            "-e", "LC_ALL=C", "-e", f"TARGET_PYTHON={self.python}", "-e", f"OWNER={os.getuid()}:{os.getgid()}",
             "-v", f"{job}:/job:ro", "-v", f"{sdist.parent}:/sdist:ro", "-v", f"{find_links}:/wheels:ro",
-            "-v", f"{result_dir}:/out", "-v", f"{self.apt_cache}:/var/cache/apt/archives",
-            self.image, "bash", "/job/build.sh", sdist.name, *sorted({*BUILD_TOOLS, *self.packages}),
+            "-v", f"{result_dir}:/out", image, "bash", "/job/build.sh", sdist.name,
         ]  # fmt: skip
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
-        except subprocess.TimeoutExpired:
-            subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=60)
-            raise BuildError(f"building {sdist.name} in {self.image} took more than 30 minutes") from None
-        except BaseException:
-            subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False, timeout=60)
-            raise
+        proc = self._run(command, name, f"building {sdist.name}")
         stage = BUILD_EXIT.get(proc.returncode)
 
         def read(name):
@@ -1481,18 +1533,6 @@ class DockerBuildHost:
         if proc.returncode == 0:
             wheels = sorted((result_dir / "wheel").glob("*.whl"))
             return {**json.loads(read("result.json")), "wheels": wheels, "log": read("build.log")}
-        if stage == "apt":
-            apt = read("apt.log")
-            unknown = re.findall(r"E: (?:Unable to locate package|Package '?)(\S+?)'? ", apt)
-            why = (
-                f"no package {', '.join(dict.fromkeys(unknown))} in {self.image}'s Debian release"
-                if unknown
-                else "\n  ".join(_tail(apt, 8).splitlines())
-            )
-            raise BuildError(
-                f"the build packages cannot be installed in {self.image} "
-                f"(deploy_wheel_build_packages, --build-package): {why}"
-            )
         if stage == "python":
             debian = DEBIAN_IMAGES.get(self.python)
             raise BuildError(
