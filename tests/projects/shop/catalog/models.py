@@ -1,0 +1,19 @@
+from django.db import models
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=100)
+    sku = models.CharField(max_length=32, unique=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    legacy_code = models.CharField(max_length=20, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Order(models.Model):
+    """Written by the Celery task place_order, never by a request."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    reference = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
