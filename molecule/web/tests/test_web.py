@@ -8,9 +8,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import testinfra
+import yaml
 
 RELEASES = {
     "debian12": {"lb": 18112, "app": 18212},
@@ -207,3 +209,76 @@ def test_security_headers_once_and_no_server_version(release, kind):
         assert headers.get_all("X-Frame-Options") == ["DENY"], path
         assert headers.get_all("Referrer-Policy") == ["same-origin"], path
         assert headers["Server"] == "nginx", path
+
+
+def inventory_secrets():
+    """The scenario's secret values, read from its inventory (molecule.yml): passwords, key, cookie."""
+    group_vars = yaml.safe_load((Path(__file__).parents[1] / "molecule.yml").read_text())["provisioner"]["inventory"][
+        "group_vars"
+    ]
+    secrets = {name: value for name, value in group_vars["all"].items() if name.endswith("_password")}
+    secrets["DJANGO_SECRET_KEY"] = group_vars["worker"]["django_app_env"]["DJANGO_SECRET_KEY"]
+    secrets["rabbitmq_erlang_cookie"] = group_vars["rabbitmq"]["rabbitmq_erlang_cookie"]
+    return secrets
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize("kind", ["app", "db"])
+def test_no_secret_in_the_journal_or_on_a_command_line(release, kind):
+    """After a converge that ran migrate, collectstatic and load_airports through sudo: sudo's log lines
+    (journalctl -t sudo), every other unit's and every process's command line hold no secret."""
+    target = host(kind, release)
+    secrets = inventory_secrets()
+    sudo = target.check_output("journalctl --no-pager --quiet -o cat -t sudo")
+    journal = target.check_output("journalctl --no-pager --quiet -o cat")
+    processes = target.check_output("ps -eww -o args=")
+    for where, text in (("journalctl -t sudo", sudo), ("journalctl", journal), ("ps", processes)):
+        leaked = sorted(name for name, value in secrets.items() if value in text)
+        assert leaked == [], f"{where} on web-{kind}-{release} shows {', '.join(leaked)}"
+    if kind == "app":
+        assert "USER=example" in sudo, "the management commands did not run through sudo as the app user"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_management_commands_get_the_environment_of_gunicorn(release):
+    """bin/manage (as the app user) sees every variable of the env file with gunicorn's value."""
+    app = host("app", release)
+    pid = app.check_output("systemctl show -p MainPID --value example-gunicorn.service")
+    gunicorn = dict(
+        line.split("=", 1)
+        for line in app.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
+        if "=" in line
+    )
+    dump = "import json, os; print(json.dumps(dict(os.environ)))"
+    manage = json.loads(app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", dump))
+    names = [line.split("=", 1)[0] for line in app.file("/srv/example/shared/env").content_string.splitlines()]
+    names = [name for name in names if name and not name.startswith("#")]
+    assert "DJANGO_SECRET_KEY" in names
+    for name in names:
+        assert manage.get(name) == gunicorn.get(name), name
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_manage_wrapper_reads_an_env_file_as_systemd_does(release):
+    """The wrapper's parser against systemd itself, on a file with quotes, escapes and comments."""
+    app = host("app", release)
+    text = (
+        '# comment\nA="x y" \nB=\'single \\n\' \nC="a\\"b\\\\c\\$d\\`e\\nf"\nD=  plain  value  \n'
+        'E=one\\\ntwo\n  F = "x"\'y\'z\nG="\\u00e9"\nH=\n1BAD=x\nI="$HOME"\n'
+    )
+    app.run("cat > /tmp/env-probe <<'EOF'\n%sEOF", text)
+    unit = app.check_output(
+        "systemd-run --quiet --wait --pipe --collect -p EnvironmentFile=/tmp/env-probe "
+        "/usr/bin/python3 -c 'import json, os; print(json.dumps(dict(os.environ)))'"
+    )
+    by_systemd = json.loads(unit)
+    loader = (
+        "import importlib.machinery, importlib.util, json, sys;"
+        "loader = importlib.machinery.SourceFileLoader('manage', '/srv/example/bin/manage');"
+        "module = importlib.util.module_from_spec(importlib.util.spec_from_loader('manage', loader));"
+        "loader.exec_module(module);"
+        "print(json.dumps(module.parse_env(open('/tmp/env-probe').read())))"
+    )
+    by_wrapper = json.loads(app.check_output("python3 -c %s", loader))
+    assert set(by_wrapper) == set("ABCDEFGHI")
+    assert by_wrapper == {name: by_systemd.get(name) for name in by_wrapper}
