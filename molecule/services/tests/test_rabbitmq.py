@@ -1,7 +1,10 @@
 """RabbitMQ as the app host sees it, checked from rabbitmq-client over AMQP (pika) on the scenario network."""
 
 import json
+import os
 import re
+import subprocess
+import time
 
 import pytest
 import testinfra
@@ -163,3 +166,81 @@ def test_management_is_off_by_default():
     assert listeners(server, 15672) == set()
     plugins = docker_host(server).check_output("rabbitmq-plugins --quiet list --enabled --minimal")
     assert "rabbitmq_management" not in plugins
+
+
+# Runs on a RabbitMQ host until /tmp/cmdline-sampler.stop exists (at most 10 minutes): every process's
+# command line, read every 20 ms, each different one written once to /tmp/cmdline-sampler.out.
+CMDLINE_SAMPLER = """
+import glob, os, time
+seen, deadline = set(), time.monotonic() + 600
+with open("/tmp/cmdline-sampler.out", "w") as out:
+    while time.monotonic() < deadline and not os.path.exists("/tmp/cmdline-sampler.stop"):
+        for path in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                with open(path, "rb") as handle:
+                    line = handle.read().replace(b"\\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if line and line not in seen:
+                seen.add(line)
+                out.write(line + "\\n")
+                out.flush()
+        time.sleep(0.02)
+"""
+
+
+@pytest.fixture(scope="module")
+def rerun_with_changed_passwords():
+    """Every user's password changed behind the role's back, then converge.yml again on the RabbitMQ hosts
+    (so the role checks and sets each password) while a sampler records every process's command line.
+    Returns {server: the command lines seen}."""
+    inventory, scenario = os.environ.get("MOLECULE_INVENTORY_FILE"), os.environ.get("MOLECULE_SCENARIO_DIRECTORY")
+    if not inventory or not scenario:
+        pytest.skip("needs molecule's inventory (run by molecule verify)")
+    for server in SERVERS:
+        db = docker_host(server)
+        db.run("rm -f /tmp/cmdline-sampler.out /tmp/cmdline-sampler.stop")
+        for user in PASSWORDS:
+            db.check_output(
+                "printf 'changed-behind-the-role\\n' | runuser -u rabbitmq -- rabbitmqctl change_password %s", user
+            )
+        db.check_output("nohup python3 -c %s >/dev/null 2>&1 &", CMDLINE_SAMPLER)
+    time.sleep(1)
+    run = subprocess.run(
+        [
+            "ansible-playbook",
+            f"--inventory={os.path.dirname(inventory)}",
+            f"--limit={','.join(SERVERS)}",
+            os.path.join(scenario, "converge.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seen = {}
+    for server in SERVERS:
+        db = docker_host(server)
+        db.run("touch /tmp/cmdline-sampler.stop")
+        time.sleep(0.5)
+        seen[server] = db.file("/tmp/cmdline-sampler.out").content_string  # noqa: S108 - in the container
+    assert run.returncode == 0, run.stdout[-3000:]
+    return seen
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_no_password_in_the_journal_or_on_a_command_line(host, server, rerun_with_changed_passwords):
+    """While the role set every password again, no process's command line held one (ps shows them to
+    every user); the journal (sudo's lines too) holds none; and every password works again."""
+    cmdlines = rerun_with_changed_passwords[server]
+    assert "change_password app" in cmdlines, "the sampler did not see the role set the password"
+    db = docker_host(server)
+    secrets = {**{f"{user}'s password": password for user, password in PASSWORDS.items()}, "the cookie": COOKIE}
+    for where, text in (
+        ("a command line", cmdlines + db.check_output("ps -eww -o args=")),
+        ("journalctl -t sudo", db.check_output("journalctl --no-pager --quiet -o cat -t sudo")),
+        ("journalctl", db.check_output("journalctl --no-pager --quiet -o cat")),
+    ):
+        leaked = sorted(name for name, secret in secrets.items() if secret in text)
+        assert leaked == [], f"{where} on {server} shows {', '.join(leaked)}"
+    assert amqp(host, server, "app", "app")["connected"]
+    assert amqp(host, server, "outsider", "other")["connected"]

@@ -39,6 +39,16 @@ def good(**overrides):
             id="user-without-password",
         ),
         pytest.param(
+            good(rabbitmq_users=[{**APP_USER, "password": "unit-test-password "}]),
+            "rabbitmq_users: user 'app' has a password with white space at an end or a line break",
+            id="password-trailing-space",
+        ),
+        pytest.param(
+            good(rabbitmq_users=[{**APP_USER, "password": "two\rlines"}]),
+            "rabbitmq_users: user 'app' has a password with white space at an end or a line break",
+            id="password-line-break",
+        ),
+        pytest.param(
             good(rabbitmq_users=[{"name": "app", "password": "x", "permissions": [{"vhost": "ghost"}]}]),
             "rabbitmq_users: user 'app' has permissions on ghost, which is not declared in rabbitmq_vhosts",
             id="permissions-on-undeclared-vhost",
@@ -99,3 +109,11 @@ def test_no_password_or_cookie_shows_in_the_output(run_role):
     result = run_role("rabbitmq", good(rabbitmq_erlang_cookie="do-not-show-this-cookie", rabbitmq_users=[secret_user]))
     assert result.rc != 0
     assert "do-not-show-this" not in result.output
+
+
+def test_good_input_passes_the_checks(run_role):
+    """Passwords with inner spaces and punctuation are fine: only ends and line breaks are refused."""
+    user = {**APP_USER, "password": "in ner spaces, r and n: $`\\"}
+    result = run_role("rabbitmq", good(rabbitmq_users=[user]))
+    assert "rabbitmq_users:" not in result.output
+    assert FIRST_CHANGE in result.output
