@@ -1,0 +1,154 @@
+"""A real-shaped Django project deployed under load, as a story in order (pytest -x).
+
+converge.yml only provisioned the hosts: the first deploy installs the shop test project
+(tests/projects/shop) into an empty database. Every later deploy runs playbooks/deploy.yml while
+the bounded load generator sends the project's own pages through the lb on 127.0.0.1 (GET /,
+GET /api/products/ and a POST /orders/ that enqueues the Celery task), and the test prints what
+the generator saw and the seconds of each step of the deploy.
+"""
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.environ.get("MOLECULE_PROJECT_DIRECTORY", str(Path(__file__).resolve().parents[3])))
+
+from tests import project_bed as bed
+
+WORKER_UNIT = f"{bed.APP}-celery.service"
+
+
+def under_load(label, deploy):
+    """Run a deploy (a callable) while the load generator loads the lb; print what both saw."""
+    with bed.Load() as load:
+        time.sleep(3)
+        run = deploy()
+        time.sleep(2)
+    bed.figures(label, load, run)
+    return load, run
+
+
+def assert_no_failed_requests(load, run):
+    summary = load.summary()
+    assert summary["requests"] > 100, f"the load generator hardly ran: {summary}"
+    assert summary["failed"] == 0, f"failed requests during the deploy: {summary['failures']}\n{run.tail()}"
+
+
+def assert_every_host_runs(version):
+    assert bed.releases() == {host: version for host in bed.APP_HOSTS + bed.WORKERS}
+    state = bed.unit(bed.WORKERS[0], WORKER_UNIT)
+    assert state["ActiveState"] == "active", state
+
+
+def wait_for_order(reference, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if bed.psql(f"SELECT count(*) FROM catalog_order WHERE reference = '{reference}'") == "1":  # noqa: S608
+            return True
+        time.sleep(1)
+    return False
+
+
+def test_1_0_0_first_install_runs_every_migration_before_any_host_serves():
+    assert bed.tables() == set(), "the database is not empty: the test proves no first install"
+    run = bed.deploy("1.0.0")
+    bed.figures("deploy 1.0.0 (first install, no load: nothing served before)", run=run)
+    assert run.rc == 0, run.tail()
+    pre = run.summary["migrations"]["pre"]
+    assert pre["first_install"] == ["default"], pre
+    assert pre["deferred"] == [], pre
+    for migration in (
+        "contenttypes.0001_initial",
+        "auth.0001_initial",
+        "accounts.0001_initial",
+        "admin.0001_initial",
+        "sessions.0001_initial",
+        "catalog.0002_seed_products",
+    ):
+        assert migration in pre["applied"], f"{migration} not applied in the pre phase: {pre['applied']}"
+    assert {"accounts_user", "auth_group", "auth_permission", "django_session", "django_admin_log"} <= bed.tables()
+    assert_every_host_runs("1.0.0")
+
+
+def test_1_0_0_serves_its_pages_and_static_files_through_the_lb():
+    status, home = bed.request("GET", "/")
+    assert status == 200, home[:300]
+    assert b"Teapot" in home
+    # ManifestStaticFilesStorage: the page names the hashed file collectstatic wrote.
+    css = re.search(rb'href="(/static/css/shop\.[0-9a-f]{12}\.css)"', home)
+    assert css, home[:500]
+    status, body = bed.request("GET", css.group(1).decode())
+    assert status == 200
+    assert b"font-family" in body
+    status, login = bed.request("GET", "/admin/login/")
+    assert status == 200, login[:300]
+    admin_css = re.search(rb'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login)
+    assert admin_css, login[:800]
+    assert bed.request("GET", admin_css.group(1).decode())[0] == 200
+    status, products = bed.request("GET", "/api/products/")
+    assert status == 200
+    assert b'"legacy_code"' in products
+    for host in bed.APP_HOSTS:
+        assert bed.request("GET", "/", port=bed.published(host, 8080))[0] == 200, host
+
+
+def test_1_1_0_expand_rolls_out_with_zero_failed_requests():
+    load, run = under_load("deploy 1.0.0 -> 1.1.0 (expand) under load", lambda: bed.deploy("1.1.0"))
+    assert run.rc == 0, run.tail()
+    assert_no_failed_requests(load, run)
+    assert_every_host_runs("1.1.0")
+    assert run.summary["migrations"]["pre"]["applied"] == ["catalog.0003_product_stock"]
+    assert run.summary["migrations"]["pre"]["first_install"] == []
+    assert {"stock", "legacy_code"} <= bed.columns("catalog_product")
+    status, products = bed.request("GET", "/api/products/")
+    assert status == 200
+    assert b'"stock":0' in products
+    assert b'"legacy_code"' not in products
+
+
+def test_1_2_0_contract_drops_the_column_after_every_host_runs_it_with_zero_failed_requests():
+    load, run = under_load("deploy 1.1.0 -> 1.2.0 (contract) under load", lambda: bed.deploy("1.2.0"))
+    assert run.rc == 0, run.tail()
+    assert_no_failed_requests(load, run)
+    assert_every_host_runs("1.2.0")
+    migrations = run.summary["migrations"]
+    assert migrations["pre"]["applied"] == []
+    assert migrations["pre"]["relaxed"] == ["catalog_product.legacy_code"]
+    assert migrations["post"]["applied"] == ["catalog.0004_remove_product_legacy_code"]
+    assert "legacy_code" not in bed.columns("catalog_product")
+    assert "stock" in bed.columns("catalog_product")
+
+
+def test_a_request_runs_the_celery_task_and_its_row_appears():
+    """The worker runs the project's production settings (its Celery app defaults to local ones,
+    SQLite): the order it writes is in PostgreSQL."""
+    reference = bed.new_reference()
+    status, body = bed.request("POST", "/orders/", {"sku": "TEA-001", "reference": reference})
+    assert status == 202, body
+    assert wait_for_order(reference), f"the worker did not write order {reference}"
+    assert wait_for_order("load", 5), "the load's POST /orders/ never reached the worker"
+
+
+def test_1_2_1_whose_worker_cannot_start_goes_back_with_every_host_and_zero_failed_requests():
+    """The worker gate: 1.2.1's worker exits at start (its pool, gevent, is not installed) while its
+    web side serves; the deploy must say so, put the worker back on 1.2.0 (where it runs tasks
+    again), and the app hosts with it. The load keeps the worker busy, so its journal is full of
+    the old worker's task lines: the failure must still quote the new worker's own error."""
+    worker = bed.WORKERS[0]
+    load, run = under_load("deploy 1.2.0 -> 1.2.1 (its worker cannot start) under load", lambda: bed.deploy("1.2.1"))
+    assert run.rc != 0
+    failure = " ".join(run.summary.get("failures", []))
+    assert f"the worker switch to 1.2.1 failed on {worker}" in failure, run.tail()
+    assert_no_failed_requests(load, run)
+    assert bed.live_release(worker, bed.APP) == "1.2.0"
+    assert_every_host_runs("1.2.0")
+    assert "post" not in run.summary["migrations"]
+    for host in bed.APP_HOSTS:
+        assert run.summary["hosts"][host]["was"] == "1.2.0", run.summary["hosts"][host]
+    reference = bed.new_reference()
+    status, body = bed.request("POST", "/orders/", {"sku": "KET-001", "reference": reference})
+    assert status == 202, body
+    assert wait_for_order(reference), f"the worker back on 1.2.0 did not write order {reference}"
+    assert "gevent" in failure, f"the failure does not quote the worker's own error: {failure}"
