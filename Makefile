@@ -9,7 +9,7 @@ export ANSIBLE_FORCE_COLOR := false
 
 SCENARIO ?= services
 
-.PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests migrate-tests image-test \
+.PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests wheel-tests migrate-tests image-test \
 	package-test molecule bench-deploy
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make ci-lint                   the pipeline's lint job (.gitlab-ci.yml), run here by gitlab-ci-local"
 	@echo "make unit                      Python unit tests (no containers)"
 	@echo "make example-tests             the example app and its release builder (offline installs)"
+	@echo "make wheel-tests               wheels built for sdist-only requirements in a Debian container"
 	@echo "make migrate-tests             django_migrate against a real PostgreSQL in a test container"
 	@echo "make image-test                the app's Docker image (docker/app) against PostGIS and Redis containers"
 	@echo "make package-test              the collection tarball installed into an empty path and used from there"
@@ -61,7 +62,10 @@ unit: venv
 
 example-tests: venv
 	@scripts/ensure-apt gdal-bin
-	pytest -q tests/example
+	pytest -q tests/example --ignore=tests/example/test_build_release_wheel_container.py
+
+wheel-tests: testbed
+	pytest -q tests/example/test_build_release_wheel_container.py
 
 migrate-tests: testbed
 	pytest -q tests/django_migrate

@@ -88,6 +88,7 @@ WEIGHTS = {
     "molecule-services": 400,
     "django_migrate": 130,
     "image": 60,
+    "wheels": 120,
     "molecule-mongodb": 10,
 }
 
@@ -103,6 +104,8 @@ def plan() -> list[Stage]:
         Stage("example", (*MAKE, "example-tests"), "host"),
         Stage("image", (*MAKE, "image-test"), "containers"),
         Stage("django_migrate", (*MAKE, "migrate-tests"), "containers"),
+        # Building wheels for requirements that have none, in a container of the hosts' release.
+        Stage("wheels", (*MAKE, "wheel-tests"), "containers"),
     ]
     stages += [Stage(f"molecule-{s}", ("scripts/molecule-scenario", s), "containers") for s in molecule_scenarios()]
     for stage in stages:
