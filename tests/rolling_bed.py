@@ -54,6 +54,7 @@ def published(host: str, port: int) -> int:
 
 LB_URL = f"http://127.0.0.1:{published(LB, 80)}"
 APP_HOSTS = [p["name"] for p in platforms() if "app" in p["groups"]]
+WORKERS = [p["name"] for p in platforms() if "worker" in p["groups"]]
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Run:
 _runs = iter(range(1, 10_000))
 
 
-def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
+def start_playbook(playbook: str, _limit: str = "", **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
     number = next(_runs)
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"rolling-{number:02d}-{Path(playbook).stem}.log"
@@ -88,6 +89,7 @@ def start_playbook(playbook: str, **extra_vars) -> tuple[subprocess.Popen, Path,
         str(PROJECT / "playbooks" / playbook),
         "-e",
         json.dumps(extra_vars),
+        *(["--limit", _limit] if _limit else []),
     ]
     handle = log.open("w")
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT)
@@ -102,8 +104,8 @@ def finish_playbook(started: tuple[subprocess.Popen, Path, Path, float], timeout
     return Run(rc, log.read_text(), data, round(time.monotonic() - began, 1), log)
 
 
-def playbook(playbook: str, **extra_vars) -> Run:
-    return finish_playbook(start_playbook(playbook, **extra_vars))
+def playbook(playbook: str, _limit: str = "", **extra_vars) -> Run:
+    return finish_playbook(start_playbook(playbook, _limit, **extra_vars))
 
 
 def deploy_vars(version: str, source_version: str | None = None, **extra_vars) -> dict:
@@ -189,6 +191,32 @@ def wait_for_version(host: str, wanted: str, seconds: float) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+def live_release(host: str, app: str = "example") -> str:
+    """The release a host's `current` points to ('' when none), read on the host."""
+    target = docker("exec", host, "readlink", f"/srv/{app}/current", check=False).strip()
+    return target.rsplit("/", 1)[-1]
+
+
+def unit(host: str, name: str) -> dict[str, str]:
+    """A systemd unit's ActiveState, SubState, NRestarts and MainPID on a host."""
+    out = docker("exec", host, "systemctl", "show", name, "--property=ActiveState,SubState,NRestarts,MainPID")
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def process_env(host: str, pid: str | int) -> dict[str, str]:
+    """The environment of a process on a host (/proc/<pid>/environ, read as root)."""
+    raw = subprocess.run(
+        ["docker", "exec", host, "cat", f"/proc/{int(pid)}/environ"], check=True, capture_output=True
+    ).stdout
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def inventory_app_env() -> dict[str, str]:
+    """The test inventory's django_app_env as written there (templates unrendered: Ansible renders
+    them when it is given back as an extra var)."""
+    return yaml.safe_load((INVENTORY / "group_vars" / "all" / "main.yml").read_text())["django_app_env"]
 
 
 def docker(*args: str, check: bool = True) -> str:

@@ -5,6 +5,7 @@ bounded load generator reads and writes /api/airports through the lb on 127.0.0.
 prints what the generator saw.
 """
 
+import hashlib
 import os
 import re
 import sys
@@ -98,9 +99,10 @@ def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
     )
     assert run.rc != 0
     first = bed.APP_HOSTS[0]
-    assert f"health gate failed on {first}" in run.output, run.tail()
-    assert "HTTP 503" in run.output, run.tail()
-    assert "version '3.0.0'" in run.output, run.tail()
+    failure = " ".join(run.summary["failures"])
+    assert f"health gate failed on {first} with 3.0.0" in failure, run.tail()
+    assert "GET /healthz: HTTP 503" in failure, failure
+    assert '"version": "3.0.0"' in failure, failure
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "2.0.0" for host in bed.APP_HOSTS}
     assert "post" not in run.summary["migrations"]
@@ -146,3 +148,125 @@ def test_rollback_returns_every_host_to_the_previous_release_with_zero_failed_re
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
     assert "requested_at" not in bed.columns("airports_distance"), "rollback reversed a migration unasked"
+
+
+def test_3_0_3_whose_worker_cannot_start_goes_back_with_every_host_and_zero_failed_requests():
+    """The worker gate: 3.0.3's worker crash-loops (its pool is not installed) while its web side
+    serves; the deploy must say so, put the worker back on 3.0.1, and the app hosts with it."""
+    worker = bed.WORKERS[0]
+    load, run = under_load("deploy 3.0.1 -> 3.0.3 (its worker cannot start) under load", lambda: bed.deploy("3.0.3"))
+    assert run.rc != 0
+    failure = " ".join(run.summary["failures"])
+    assert f"the worker switch to 3.0.3 failed on {worker}" in failure, run.tail()
+    assert "worker gate failed: example-celery.service" in failure, failure
+    assert "gevent" in failure, "the failure does not quote the worker's own error"
+    assert_no_failed_requests(load, run)
+    assert bed.live_release(worker) == "3.0.1"
+    state = bed.unit(worker, "example-celery.service")
+    assert state["ActiveState"] == "active", state
+    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    assert "post" not in run.summary["migrations"]
+    assert run.summary["hosts"][worker]["release"] == "3.0.1"
+    for host in bed.APP_HOSTS:
+        assert run.summary["hosts"][host]["was"] == "3.0.1", run.summary["hosts"][host]
+
+
+def test_3_0_4_refused_by_the_preflight_leaves_every_host():
+    """DM001 refuses 3.0.4 before any host serves it; the release it installed must not stay behind
+    (a fixed build of the same version would meet it, and it would take a keep-5 slot)."""
+    run = bed.deploy("3.0.4")
+    bed.report("deploy 3.0.4 (refused by the preflight)", run=run)
+    assert run.rc != 0
+    failure = " ".join(run.summary["failures"])
+    assert "preflight and pre-deploy migrations failed" in failure, run.tail()
+    assert "[DM001]" in failure, failure
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        assert not bed.exists(host, "/srv/example/releases/3.0.4"), f"3.0.4 stayed installed on {host}"
+        assert bed.exists(host, "/srv/example/releases/3.0.1")
+    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    columns = bed.columns("airports_airport")
+    assert "country" in columns
+    assert "region" not in columns, "the refused migration ran"
+
+
+def test_3_0_3_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes_are_then_refused():
+    """A version names one set of bytes on the hosts too. 3.0.3's broken build stays installed (not
+    live) everywhere; the same version built from fixed code on another controller (another artifact
+    directory) replaces it; the broken bytes are then refused while the fixed ones are live."""
+    elsewhere = bed.WORK / "releases-elsewhere"
+    load, run = under_load(
+        "deploy 3.0.3 rebuilt from fixed code on another controller, under load",
+        lambda: bed.deploy("3.0.3", "3.0.1", deploy_artifact_dir=str(elsewhere)),
+    )
+    assert run.rc == 0, run.tail()
+    assert_no_failed_requests(load, run)
+    assert bed.versions() == {host: "3.0.3" for host in bed.APP_HOSTS}
+    worker = bed.WORKERS[0]
+    assert bed.live_release(worker) == "3.0.3"
+    fixed = hashlib.sha256((elsewhere / "example-3.0.3.tar.gz").read_bytes()).hexdigest()
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        marker = bed.docker("exec", host, "cat", "/srv/example/releases/3.0.3/.installed")
+        assert f"sha256:{fixed}" in marker, f"{host}: {marker}"
+    refused = bed.deploy("3.0.3")
+    bed.report("deploy of 3.0.3's broken bytes while the fixed 3.0.3 is live", run=refused)
+    assert refused.rc != 0
+    text = " ".join(refused.output.split())
+    assert "release 3.0.3 is live on" in text, refused.tail()
+    assert f"installed from an artifact with sha256 {fixed}" in text, refused.tail()
+    assert "A version names one set of bytes" in text
+    assert bed.versions() == {host: "3.0.3" for host in bed.APP_HOSTS}
+    assert bed.live_release(worker) == "3.0.3"
+
+
+def test_manage_yml_runs_a_command_on_the_live_release_and_prints_an_interactive_one():
+    run = bed.playbook("manage.yml", django_app_manage_args=["showmigrations", "airports"])
+    bed.report("manage.yml showmigrations airports", run=run)
+    assert run.rc == 0, run.tail()
+    assert "[X] 0004_remove_distance_requested_at" in run.output, run.tail()
+    interactive = bed.playbook("manage.yml", django_app_manage_args=["shell"], manage_interactive=True)
+    assert interactive.rc == 0, interactive.tail()
+    assert f"docker exec -it {bed.APP_HOSTS[0]} sudo -u example /srv/example/bin/manage shell" in " ".join(
+        interactive.output.split()
+    ), interactive.tail()
+    refused = bed.playbook("manage.yml", django_app_manage_args="shell")
+    assert refused.rc != 0
+    assert "django_app_manage_args must be a non-empty list of strings" in " ".join(refused.output.split())
+
+
+def test_restart_yml_applies_an_environment_change_host_by_host_with_zero_failed_requests():
+    """A rolling restart with no new release: a variable added to django_app_env reaches gunicorn
+    and the worker, every process restarted, no request failed."""
+    env = dict(bed.inventory_app_env(), AIRPORTS_REGION="us")
+    before = {host: bed.unit(host, "example-gunicorn.service")["MainPID"] for host in bed.APP_HOSTS}
+    worker = bed.WORKERS[0]
+    worker_before = bed.unit(worker, "example-celery.service")["MainPID"]
+    load, run = under_load(
+        "restart.yml (AIRPORTS_REGION=us) under load", lambda: bed.playbook("restart.yml", django_app_env=env)
+    )
+    assert run.rc == 0, run.tail()
+    assert_no_failed_requests(load, run)
+    assert run.summary["action"] == "restart"
+    for host in bed.APP_HOSTS:
+        pid = bed.unit(host, "example-gunicorn.service")["MainPID"]
+        assert pid != before[host], f"gunicorn on {host} was not restarted"
+        assert bed.process_env(host, pid).get("AIRPORTS_REGION") == "us"
+        assert run.summary["hosts"][host]["switch_seconds"] is not None
+    pid = bed.unit(worker, "example-celery.service")["MainPID"]
+    assert pid != worker_before, "the worker was not restarted"
+    assert bed.process_env(worker, pid).get("AIRPORTS_REGION") == "us"
+    assert bed.versions() == {host: "3.0.3" for host in bed.APP_HOSTS}
+
+
+def test_site_yml_refuses_to_point_a_live_app_host_at_an_app_not_installed_there():
+    """One app site per app host: provisioning another app's socket would answer 502 instead of the
+    live app; site.yml refuses before anything changes, naming both sockets."""
+    first = bed.APP_HOSTS[0]
+    run = bed.playbook("site.yml", _limit=f"localhost,{first}", nginx_app_socket="/run/shop/gunicorn.sock")
+    bed.report("site.yml pointing the app site at an app not installed", run=run)
+    assert run.rc != 0
+    text = " ".join(run.output.split())
+    assert f"{first} serves the app behind /run/example/gunicorn.sock, which is live" in text, run.tail()
+    assert "nginx_app_replace_live" in text
+    assert "/run/example/gunicorn.sock" in bed.docker("exec", first, "cat", "/etc/nginx/conf.d/djangoops-app.conf")
+    status, _ = bed.get(bed.published(first, 8080), "/healthz")
+    assert status == 200

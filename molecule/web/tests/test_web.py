@@ -284,3 +284,22 @@ def test_manage_wrapper_reads_an_env_file_as_systemd_does(release):
     by_wrapper = json.loads(app.check_output("python3 -c %s", loader))
     assert set(by_wrapper) == set("ABCDEFGHI")
     assert by_wrapper == {name: by_systemd.get(name) for name in by_wrapper}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_nginx_serves_what_the_release_settings_name(release):
+    """No path in the inventory: the release's own STATIC_ROOT and MEDIA_ROOT, read at install and
+    linked in the release, are what nginx serves at /static/ and /media/."""
+    app = host("app", release)
+    assert app.file("/srv/example/current/.djangoops/static").linked_to == "/srv/example/releases/1.0.0/static"
+    assert app.file("/srv/example/current/.djangoops/media").linked_to == "/srv/example/shared/media"
+    app.run_expect([0], "install -o example -g example -m 0644 /dev/null /srv/example/shared/media/probe.txt")
+    app.run_expect([0], "sh -c 'echo uploaded > /srv/example/shared/media/probe.txt'")
+    try:
+        status, _, body = get(RELEASES[release]["lb"], "/media/probe.txt")
+        assert status == 200
+        assert body == b"uploaded\n"
+        status, _, _ = get(RELEASES[release]["lb"], "/media/../shared/env")
+        assert status in (400, 404)
+    finally:
+        app.run("rm -f /srv/example/shared/media/probe.txt")

@@ -69,6 +69,20 @@ REACHING_HOSTS = "Deploy | reach every app"
         ),
         ({"deploy_version": "2.0.0", "deploy_lock_host": "elsewhere"}, "deploy_lock_host must be an inventory host"),
         ({"deploy_version": "2.0.0", "deploy_pythons": ["python3"]}, "deploy_pythons must list versions like 3.11"),
+        ({"deploy_version": "2.0.0", "deploy_smoke_urls": ["healthz"]}, "deploy_smoke_urls must be paths starting"),
+        (
+            {"deploy_version": "2.0.0", "deploy_smoke_urls": [], "deploy_health_path": ""},
+            "cannot both be empty",
+        ),
+        ({"deploy_version": "2.0.0", "deploy_worker_gate_timeout": 0}, "deploy_worker_gate_timeout must be positive"),
+        (
+            {"deploy_version": "2.0.0", "deploy_migrate_host": "djangoops-no-such-ap"},
+            "the one that runs the migrations (got 'djangoops-no-such-ap', which names no host)",
+        ),
+        (
+            {"deploy_version": "2.0.0", "deploy_migrate_host": "lb"},
+            "the one that runs the migrations (got 'lb', which names djangoops-no-such-lb)",
+        ),
     ],
 )
 def test_deploy_refuses_bad_input_before_reaching_a_host(playbook, variables, message):
@@ -86,6 +100,7 @@ def test_deploy_refuses_bad_input_before_reaching_a_host(playbook, variables, me
         ),
         ({"deploy_rollback_version": "../1.0.0"}, "deploy_rollback_version must be empty"),
         ({"deploy_environment": "qa"}, "deploy_environment"),
+        ({"deploy_migrate_host": "all"}, "deploy_migrate_host must name exactly one host of the app group"),
     ],
 )
 def test_rollback_refuses_bad_input_before_reaching_a_host(playbook, variables, message):
