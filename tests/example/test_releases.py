@@ -7,8 +7,7 @@ run inside the project (no database, cache or broker: their URLs point at a clos
 what the rolling-deploy test relies on: the load generator's POST body is valid in every version,
 the JSON shape of an airport, the loader writing no ``name`` from 2.0.0 on, and ``/healthz``
 answering 503 with ``"failed": ["region"]`` and the version in 3.0.0 without ``AIRPORTS_REGION``,
-200 in 3.0.1; 3.0.3's Celery worker exits at start (its pool, gevent, is not installed) while
-its web side is 3.0.1's; 3.0.4 adds a NOT NULL column with a Python default only, which the
+200 in 3.0.1; 3.0.4 adds a NOT NULL column with a Python default only, which the
 deploy's preflight refuses (DM001).
 
 That Python is the one running the tests when it can import the requirements, else a virtualenv
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example"
 RELEASES = ROOT / "tests" / "releases"
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
-VERSIONS = ("1.0.0", "2.0.0", "3.0.0", "3.0.1", "3.0.3", "3.0.4")
+VERSIONS = ("1.0.0", "2.0.0", "3.0.0", "3.0.1", "3.0.4")
 MIGRATIONS = {
     "1.0.0": ["0001_initial"],
     "2.0.0": ["0001_initial", "0002_airport_country", "0003_remove_airport_name"],
@@ -43,7 +42,7 @@ MIGRATIONS = {
         "0004_remove_distance_requested_at",
     ],
 }
-MIGRATIONS["3.0.1"] = MIGRATIONS["3.0.3"] = MIGRATIONS["3.0.0"]
+MIGRATIONS["3.0.1"] = MIGRATIONS["3.0.0"]
 MIGRATIONS["3.0.4"] = [*MIGRATIONS["3.0.0"], "0005_airport_region"]
 CLOSED = "127.0.0.1:9"  # the discard port: nothing listens there on a test machine
 PRODUCTION_ENV = {
@@ -281,7 +280,7 @@ def test_unknown_version_fails(tmp_path):
     proc = run([sys.executable, RELEASES / "make_source.py", "--version", "2.1.0", "--output", tmp_path / "src"])
     assert proc.returncode == 2
     assert "unknown version '2.1.0'" in proc.stderr
-    assert "1.0.0, 2.0.0, 3.0.0, 3.0.1, 3.0.3, 3.0.4" in proc.stderr
+    assert "1.0.0, 2.0.0, 3.0.0, 3.0.1, 3.0.4" in proc.stderr
     assert not (tmp_path / "src").exists()
     with pytest.raises(make_source_module.SourceError, match="unknown version 'latest'"):
         make_source_module.make_source("latest", tmp_path / "src")
@@ -410,18 +409,3 @@ def test_health(django_python, sources, version, region, healthy):
         assert body["status"] == "fail"
         assert body["failed"] == ["region"]
         assert facts["region_setting"] == ""
-
-
-def test_the_3_0_3_worker_cannot_start_and_its_web_side_is_healthy(django_python, sources):
-    """What the rolling story's worker gate meets: a worker that exits at start, every time."""
-    proc = run(
-        [django_python, "-m", "celery", "--app", "example", "worker", "--loglevel", "INFO"],
-        cwd=sources["3.0.3"],
-        timeout=60,
-        **PRODUCTION_ENV,
-    )
-    assert proc.returncode != 0
-    assert "gevent" in proc.stderr, proc.stderr[-2000:]
-    facts = probe(django_python, sources["3.0.3"], RELEASE_VERSION="3.0.3")
-    assert facts["healthz"]["status"] == 200
-    assert facts["check_region"] == "ok"

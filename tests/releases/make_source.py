@@ -33,11 +33,6 @@ builder (its ``VERSION`` file), never from the code. The rolling-deploy test dep
 ``3.0.1``: the fix. ``AIRPORTS_REGION`` defaults to ``"eu"``, so the ``region`` check passes; no
     new migration (the post phase then applies 3.0.0's ``0004``).
 
-``3.0.3``: a release whose Celery worker cannot start while its web side is fine: the settings ask
-    for the gevent pool (``CELERY_WORKER_POOL``), which the requirements do not install, so the
-    worker exits at start and systemd restarts it in a loop. The deploy's worker gate must put the
-    worker back on the release it ran (and the app hosts with it).
-
 ``3.0.4``: a release the deploy's preflight refuses: ``Airport.region`` is added as a NOT NULL column
     with a Python default only (``0005_airport_region``), so every INSERT of the old code would fail
     (DM001). The refused release must leave every host.
