@@ -241,7 +241,13 @@ def test_site_yml_refuses_to_point_a_live_app_host_at_an_app_not_installed_there
     """One app site per app host: provisioning another app's socket would answer 502 instead of the
     live app; site.yml refuses before anything changes, naming both sockets."""
     first = bed.APP_HOSTS[0]
-    run = bed.playbook("site.yml", _limit=f"localhost,{first}", nginx_app_socket="/run/shop/gunicorn.sock")
+    # Only this app host: its trusted proxies (the lb's address, from the lb's facts) given here.
+    run = bed.playbook(
+        "site.yml",
+        _limit=f"localhost,{first}",
+        nginx_app_socket="/run/shop/gunicorn.sock",
+        nginx_app_trusted_proxies=["127.0.0.2"],
+    )
     bed.report("site.yml pointing the app site at an app not installed", run=run)
     assert run.rc != 0
     text = " ".join(run.output.split())
