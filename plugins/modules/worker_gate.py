@@ -13,8 +13,9 @@ short_description: Wait until a Celery worker unit answers a ping, then check it
 version_added: "0.1.0"
 description:
   - After a worker (re)started, waits until the systemd unit O(unit) is active and the worker
-    answers C(celery inspect ping) addressed to its own node, then watches it for O(hold)
-    seconds, in which the unit must stay active with the same main process and no restart.
+    answers C(celery inspect ping) addressed to its own node, then watches it until its main
+    process has run O(hold) seconds, in which the unit must stay active with the same main process
+    and no restart (a worker that has run that long already is not watched again).
   - A unit that systemd restarts (a crash loop under C(Restart=on-failure)), fails or stops fails
     the gate at once, quoting the unit's last journal lines; so does a worker that never answers
     within O(timeout) seconds.
@@ -56,7 +57,7 @@ options:
     type: int
     default: 60
   hold:
-    description: Seconds the worker must then stay up without a restart.
+    description: Seconds the worker's main process must have run, without a restart, when the gate ends.
     type: int
     default: 10
 author:
@@ -108,14 +109,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def unit_state(module, unit):
-    """-> dict with ActiveState, SubState, MainPID (int) and NRestarts (int)."""
+    """-> dict with ActiveState, SubState, MainPID (int), NRestarts (int) and ExecMainStartTimestampMonotonic
+    (int, microseconds on the clock of time.monotonic())."""
     rc, out, err = module.run_command(
-        ["systemctl", "show", unit, "--property=ActiveState,SubState,MainPID,NRestarts"], check_rc=False
+        ["systemctl", "show", unit, "--property=ActiveState,SubState,MainPID,NRestarts,ExecMainStartTimestampMonotonic"],
+        check_rc=False,
     )
     if rc != 0:
         module.fail_json(msg=f"systemctl show {unit}: {err.strip() or out.strip()}")
     state = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    for key in ("MainPID", "NRestarts"):
+    for key in ("MainPID", "NRestarts", "ExecMainStartTimestampMonotonic"):
         state[key] = int(state.get(key) or 0)
     return state
 
@@ -219,7 +222,10 @@ def main():
     state = unit_state(module, unit)
     check(state)
     pid = state["MainPID"]
-    hold_until = time.monotonic() + params["hold"]
+    # The hold counts from the start of the main process: a worker that has run that long already
+    # (a re-run that restarted nothing) is not watched again.
+    main_started = state["ExecMainStartTimestampMonotonic"] / 1e6 or time.monotonic()
+    hold_until = main_started + params["hold"]
     while time.monotonic() < hold_until:
         time.sleep(1)
         state = unit_state(module, unit)
