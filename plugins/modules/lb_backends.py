@@ -205,7 +205,9 @@ def main():
     directory, backends, drained = module.params["path"], module.params["backends"], module.params["drained"]
     unknown = sorted(set(drained) - set(backends))
     if unknown:
-        module.fail_json(msg=f"drained names backends not in backends: {', '.join(unknown)} (backends: {', '.join(backends)})")
+        module.fail_json(
+            msg=f"drained names backends not in backends: {', '.join(unknown)} (backends: {', '.join(backends)})"
+        )
     bad = [b for b in backends if not re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", b)]
     if bad:
         module.fail_json(msg=f"backends must be address:port, got {', '.join(bad)}")
@@ -241,7 +243,9 @@ def main():
         for path, text in to_remove.items():
             if text is not None:
                 write(path, text)
-        module.fail_json(msg=f"nginx -t refused the backends (files put back as they were): {(err or out).strip()}", **result)
+        module.fail_json(
+            msg=f"nginx -t refused the backends (files put back as they were): {(err or out).strip()}", **result
+        )
 
     workers = old_workers()
     rc, out, err = module.run_command(["systemctl", "reload-or-restart", "nginx"])

@@ -112,7 +112,12 @@ def unit_state(module, unit):
     """-> dict with ActiveState, SubState, MainPID (int), NRestarts (int) and ExecMainStartTimestampMonotonic
     (int, microseconds on the clock of time.monotonic())."""
     rc, out, err = module.run_command(
-        ["systemctl", "show", unit, "--property=ActiveState,SubState,MainPID,NRestarts,ExecMainStartTimestampMonotonic"],
+        [
+            "systemctl",
+            "show",
+            unit,
+            "--property=ActiveState,SubState,MainPID,NRestarts,ExecMainStartTimestampMonotonic",
+        ],
         check_rc=False,
     )
     if rc != 0:

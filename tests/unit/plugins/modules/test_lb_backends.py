@@ -29,7 +29,7 @@ def run(check_mode=False, **params):
 def servers(directory):
     """{file name: its server line} of every file in the directory."""
     return {
-        path.name: [line for line in path.read_text().splitlines() if line.startswith("server ")][0]
+        path.name: next(line for line in path.read_text().splitlines() if line.startswith("server "))
         for path in sorted(directory.iterdir())
     }
 
@@ -47,8 +47,10 @@ def test_one_file_per_backend_with_the_drained_one_down_and_then_nothing_to_do(t
     assert not result["reloaded"]
 
     rc, result = run(path=str(backends), backends=["10.0.0.11:8080", "10.0.0.12:8080"], drained=["10.0.0.12:8080"])
-    assert rc == 0 and not result["changed"], result
-    assert result["written"] == [] and result["removed"] == []
+    assert rc == 0, result
+    assert not result["changed"]
+    assert result["written"] == []
+    assert result["removed"] == []
 
 
 def test_putting_back_rewrites_only_that_file_and_unlisted_backends_leave(tmp_path):
@@ -72,7 +74,8 @@ def test_check_mode_reports_and_writes_nothing(tmp_path):
     before = (backends / "10.0.0.11_8080.conf").read_text()
 
     rc, result = run(check_mode=True, path=str(backends), backends=["10.0.0.11:8080"], drained=["10.0.0.11:8080"])
-    assert rc == 0 and result["changed"], result
+    assert rc == 0, result
+    assert result["changed"]
     assert (backends / "10.0.0.11_8080.conf").read_text() == before
 
 
@@ -80,7 +83,9 @@ def test_bad_input_is_refused_naming_it_before_any_file_changes(tmp_path):
     backends = tmp_path / "lb-backends"
     rc, result = run(path=str(backends), backends=["10.0.0.11:8080"], drained=["10.0.0.99:8080"])
     assert rc != 0
-    assert "10.0.0.99:8080" in result["msg"] and "drained" in result["msg"]
+    assert "10.0.0.99:8080" in result["msg"]
+    assert "drained" in result["msg"]
     rc, result = run(path=str(backends), backends=["10.0.0.11:8080; include /etc/passwd"])
-    assert rc != 0 and "address:port" in result["msg"]
+    assert rc != 0
+    assert "address:port" in result["msg"]
     assert not backends.exists()

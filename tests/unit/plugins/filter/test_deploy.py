@@ -1,0 +1,180 @@
+"""The deploy's bookkeeping filters (plugins/filter/deploy.py): the summary of a run from what its
+hosts recorded, the lines it prints, the hosts behind a release; on plain dictionaries, then once
+through ansible-playbook with real hostvars (lazy, with undefined variables)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from plugins.filter.deploy import behind, history_entry, history_lines, summary, summary_lines
+from tests.conftest import ansible_env
+
+RUN = {
+    "action": "deploy",
+    "version": "2.0.0",
+    "environment": "stage",
+    "started": 1000.04,
+    "now": 1080.26,
+    "build_seconds": "3.1",
+    "failures": [],
+}
+MIGRATED = {
+    "started": 1010.0,
+    "seconds": 1.25,
+    "databases": {
+        "default": {
+            "applied": ["airports.0002_airport_country"],
+            "recorded": ["auth.0001_initial"],
+            "first_install": False,
+            "relaxed": [{"table": "airports_airport", "column": "name"}],
+            "deferred": [{"migration": "airports.0003_remove_airport_name", "reason": "drops a column"}],
+        }
+    },
+}
+
+
+def fleet():
+    return {
+        "app1": {
+            "django_app_live": {"current": "2.0.0", "previous": "1.0.0"},
+            "deploy_switched_from": "1.0.0",
+            "deploy_switch_seconds": "5.4",
+            "__deploy_switch_started": "1020.02",
+            "deploy_migrations_pre": MIGRATED,
+        },
+        "app2": {"django_app_live": {"current": "1.0.0", "previous": ""}, "deploy_failure": "gate failed on app2"},
+        "worker": {},
+        "lb": {},
+    }
+
+
+def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations():
+    data = summary(
+        fleet(), ["app1", "app2", "worker"], {**RUN, "failures": ["gate failed on app2"]}, ["app1", "app2", "lb"]
+    )
+    assert data["result"] == "failed"
+    assert data["seconds"] == 80.2
+    assert data["build_seconds"] == 3.1
+    assert data["hosts"]["app1"] == {
+        "release": "2.0.0",
+        "was": "1.0.0",
+        "failure": None,
+        "switch_seconds": 5.4,
+        "switch_started": 1020.0,
+        "switch_finished": 1025.4,
+        "worker_seconds": None,
+        "worker_started": None,
+        "worker_finished": None,
+    }
+    assert data["hosts"]["app2"]["failure"] == "gate failed on app2"
+    assert data["hosts"]["worker"]["release"] == "unknown (not reached)"
+    assert data["migrations"] == {
+        "pre": {
+            "host": "app1",
+            "seconds": 1.25,
+            "started": 1010.0,
+            "finished": 1011.2,
+            "applied": ["airports.0002_airport_country"],
+            "recorded": ["auth.0001_initial"],
+            "relaxed": ["airports_airport.name"],
+            "deferred": ["airports.0003_remove_airport_name"],
+            "first_install": [],
+        }
+    }
+
+
+def test_the_printed_lines_say_what_happened_including_migrations_only_recorded():
+    data = summary(fleet(), ["app1", "app2", "worker"], {**RUN, "failures": ["gate failed on app2"]})
+    assert summary_lines(data) == [
+        "deploy 2.0.0 to stage: FAILED in 80.2 s (build 3.1 s)",
+        "app1: 2.0.0 (was 1.0.0), switch 5.4 s",
+        "app2: 1.0.0",
+        "worker: unknown (not reached)",
+        "migrations pre on app1: applied airports.0002_airport_country; recorded as applied (their tables exist)"
+        " auth.0001_initial; relaxed airports_airport.name; deferred airports.0003_remove_airport_name (1.25 s)",
+        "FAILED: gate failed on app2",
+    ]
+    ok = summary({}, [], {**RUN, "build_seconds": None})
+    assert summary_lines(ok) == ["deploy 2.0.0 to stage: OK in 80.2 s"]
+
+
+def test_behind_names_hosts_on_another_release_or_never_read():
+    assert behind(fleet(), ["app1", "app2", "worker", "app1"], "2.0.0") == ["app2", "worker"]
+    assert behind(fleet(), ["app1"], "2.0.0") == []
+
+
+def test_through_ansible_with_real_hostvars(tmp_path):
+    """The filters read hostvars as Ansible gives them: lazy, templated on access, undefined names absent."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    app1: {ansible_connection: local}\n    app2: {ansible_connection: local}\n"
+        "  children:\n    app: {hosts: {app1: {}, app2: {}}}\n    worker: {hosts: {}}\n"
+    )
+    out = tmp_path / "summary.json"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        f"""
+- hosts: app
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        django_app_live: {{current: "{{{{ '2.0.0' if inventory_hostname == 'app1' else '1.0.0' }}}}", previous: ""}}
+        deploy_switched_from: "1.0.0"
+        deploy_switch_seconds: "{{{{ 4.5 }}}}"
+        __deploy_switch_started: "{{{{ 100 }}}}"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: {out}
+        content: >-
+          {{{{ {{'summary': hostvars | djangoops.stack.deploy_summary(groups['app'] + groups['worker'],
+                 {{'action': 'deploy', 'version': '2.0.0', 'environment': 'test', 'started': 90, 'now': 110,
+                  'build_seconds': none, 'failures': []}}, groups['all']),
+                'behind': hostvars | djangoops.stack.deploy_behind(groups['app'], '2.0.0')}} | to_json }}}}
+        mode: "0600"
+"""
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+        capture_output=True,
+        text=True,
+        env=ansible_env(),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["behind"] == ["app2"]
+    assert data["summary"]["hosts"]["app1"]["switch_finished"] == 104.5
+    assert data["summary"]["hosts"]["app2"]["release"] == "1.0.0"
+    assert data["summary"]["seconds"] == 20.0
+
+
+def test_the_history_entry_says_who_what_from_which_releases_and_how_it_ended():
+    data = summary(fleet(), ["app1", "app2"], {**RUN, "failures": ["gate failed on app2"]})
+    entry = history_entry(data, {"user": "ana", "controller": "ci-runner-3", "job": "https://ci/jobs/7", "pid": 1})
+    assert entry == {
+        "action": "deploy",
+        "version": "2.0.0",
+        "environment": "stage",
+        "result": "failed",
+        "failures": ["gate failed on app2"],
+        "started": 1000.0,
+        "seconds": 80.2,
+        "user": "ana",
+        "controller": "ci-runner-3",
+        "job": "https://ci/jobs/7",
+        "hosts": {"app1": {"release": "2.0.0", "was": "1.0.0"}, "app2": {"release": "1.0.0", "was": None}},
+    }
+
+
+def test_history_lines_read_like_a_log():
+    data = summary(fleet(), ["app1", "app2"], {**RUN, "failures": ["gate failed on app2"]})
+    entry = history_entry(data, {"user": "ana", "controller": "ci-runner-3", "job": ""})
+    assert history_lines([entry]) == [
+        "1970-01-01 00:16:40Z ana@ci-runner-3: deploy 2.0.0 to stage FAILED in 80.2 s"
+        " (app1 1.0.0 -> 2.0.0, app2 1.0.0); gate failed on app2"
+    ]
