@@ -219,6 +219,23 @@ def inventory_app_env() -> dict[str, str]:
     return yaml.safe_load((INVENTORY / "group_vars" / "all" / "main.yml").read_text())["django_app_env"]
 
 
+def out_of_rotation() -> set[str]:
+    """The app hosts the lb marks down (its backend files under /etc/nginx/djangoops/lb-backends)."""
+    lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf")
+    down = {line.split()[1] for line in lines.splitlines() if line.startswith("server ") and " down;" in line}
+    return {host for host in APP_HOSTS if any(backend.startswith(f"{address(host)}:") for backend in down)}
+
+
+def address(host: str) -> str:
+    """An app host's address on the test network (as the inventory's lb backends name it)."""
+    return docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host).strip()
+
+
+def lock_held() -> bool:
+    """Whether the environment's deploy lock file exists on the lb."""
+    return exists(LB, "/var/lib/djangoops/locks/example.json")
+
+
 def docker(*args: str, check: bool = True) -> str:
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True).stdout
 

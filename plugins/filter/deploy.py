@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-PHASES = ("pre", "post")
+PHASES = ("reverse", "pre", "post")
 
 
 def _get(variables, name, default=None):
@@ -36,6 +36,7 @@ def host_entry(variables) -> dict:
         "release": live.get("current", "") if isinstance(live, dict) else "unknown (not reached)",
         "was": _get(variables, "deploy_switched_from"),
         "failure": _get(variables, "deploy_failure"),
+        "out_of_rotation": str(_get(variables, "deploy_drained", False)).lower() == "true",
     }
     for step in ("switch", "worker"):
         seconds = _get(variables, f"deploy_{step}_seconds")
@@ -48,9 +49,10 @@ def host_entry(variables) -> dict:
 
 def migration_entry(host: str, result: dict) -> dict:
     """One phase's migrations (the django_migrate module's result) as the summary shows them."""
-    applied, relaxed, deferred, first, recorded = [], [], [], [], []
+    applied, relaxed, deferred, first, recorded, reversed_ = [], [], [], [], [], []
     for alias, database in (result.get("databases") or {}).items():
         applied.extend(database.get("applied") or [])
+        reversed_.extend(database.get("reversed") or [])
         recorded.extend(database.get("recorded") or [])
         if database.get("first_install"):
             first.append(alias)
@@ -67,6 +69,7 @@ def migration_entry(host: str, result: dict) -> dict:
         "relaxed": relaxed,
         "deferred": deferred,
         "first_install": first,
+        "reversed": reversed_,
     }
 
 
@@ -112,12 +115,17 @@ def summary_lines(data: dict) -> list[str]:
             line += f", switch {entry['switch_seconds']} s"
         if entry.get("worker_seconds") is not None:
             line += f", worker {entry['worker_seconds']} s"
+        if entry.get("out_of_rotation"):
+            line += ", OUT OF ROTATION at every lb"
         lines.append(line)
-    for phase, m in sorted(data["migrations"].items()):
+    for phase, m in sorted(data["migrations"].items(), key=lambda item: PHASES.index(item[0])):
         line = f"migrations {phase} on {m['host']}: "
         if m["first_install"]:
             line += f"first install of {', '.join(m['first_install'])}, everything in pre; "
-        line += f"applied {', '.join(m['applied']) or 'none'}"
+        if phase == "reverse":
+            line += f"reversed {', '.join(m.get('reversed') or []) or 'none'}"
+        else:
+            line += f"applied {', '.join(m['applied']) or 'none'}"
         if m.get("recorded"):
             line += f"; recorded as applied (their tables exist) {', '.join(m['recorded'])}"
         if m["relaxed"]:

@@ -79,6 +79,7 @@ class Phase(StrEnum):
     POST = "post"  # apply everything still pending
     ALL = "all"  # PRE rules, then everything in one go (no old code left running)
     CHECK = "check"  # plan and refusals only, never changes anything
+    SCHEMA = "schema"  # does the live schema have what this code's models need (before a rollback)?
 
 
 @dataclass(frozen=True)
@@ -866,3 +867,175 @@ def _apply(alias, plan, phase, to_apply, policy, alias_result, output) -> None:
         what = f"relax {relaxation.table}.{relaxation.column}"
         with_retries(lambda r=relaxation: relax_column(alias, r.table, r.column), policy, attempts, what)
         alias_result["relaxed"].append(relaxation.as_dict())
+
+
+# The schema a release needs (the rollback's check) -----------------------------------------------
+
+
+def schema_gaps(alias: str) -> dict:
+    """What this code's models need from the database and it lacks (tables, columns), and the
+    migrations recorded there that this code does not know, with the migrations to reverse to."""
+    connection = connections[alias]
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    missing_tables, missing_columns = [], []
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        for model in django_apps.get_models(include_auto_created=True):
+            meta = model._meta
+            if not meta.managed or meta.proxy or meta.swapped or not router.allow_migrate_model(alias, model):
+                continue
+            if meta.db_table not in tables:
+                missing_tables.append(meta.db_table)
+                continue
+            columns = {column.name for column in connection.introspection.get_table_description(cursor, meta.db_table)}
+            missing_columns += [
+                f"{meta.db_table}.{fld.column}" for fld in meta.local_concrete_fields if fld.column not in columns
+            ]
+    unknown = sorted(
+        key for key in loader.applied_migrations if key[0] in loader.migrated_apps and key not in loader.disk_migrations
+    )
+    reverse_to = sorted(
+        f"{app}:{name}" for app in {key[0] for key in unknown} for (_, name) in loader.graph.leaf_nodes(app)
+    )
+    return {
+        "missing_tables": sorted(set(missing_tables)),
+        "missing_columns": sorted(set(missing_columns)),
+        "unknown_migrations": [label(key) for key in unknown],
+        "reverse_to": reverse_to,
+        "relaxed": [],
+    }
+
+
+def schema_run(databases: list[str], relax: list[str], check_mode: bool) -> dict:
+    """Phase schema: every alias checked; the columns named in `relax` (table.column: columns a
+    reversal just put back for the code being returned to) made nullable when they are NOT NULL
+    without a database default, so that the release still running keeps inserting rows while the
+    hosts switch. Raises MigrateError naming what is missing and the fix."""
+    unknown = [alias for alias in databases if alias not in connections.settings]
+    if unknown:
+        raise MigrateError(
+            f"databases {', '.join(unknown)} not in settings.DATABASES ({', '.join(connections.settings)})",
+            {"changed": False, "phase": "schema", "databases": {}},
+        )
+    results = {alias: schema_gaps(alias) for alias in databases}
+    for alias, gaps in results.items():
+        for name in relax:
+            table, _, column = name.partition(".")
+            if f"{table}.{column}" in gaps["missing_columns"] or not column_needs_relaxing(alias, table, column):
+                continue
+            if not check_mode:
+                relax_column(alias, table, column)
+            gaps["relaxed"].append({"table": table, "column": column})
+    result = {
+        "changed": any(gaps["relaxed"] for gaps in results.values()),
+        "phase": "schema",
+        "databases": results,
+        "refused": [],
+    }
+    problems = []
+    for alias, gaps in results.items():
+        missing = [f"table {t}" for t in gaps["missing_tables"]] + [f"column {c}" for c in gaps["missing_columns"]]
+        if not missing:
+            continue
+        line = f"{alias}: this code's models need {', '.join(missing)}, which the database lacks"
+        if gaps["unknown_migrations"]:
+            line += (
+                f" (the database has migrations this code does not know: {', '.join(gaps['unknown_migrations'])};"
+                f" reversing them to {', '.join(gaps['reverse_to'])} with the code that has them"
+                " puts back what they removed)"
+            )
+        problems.append(line)
+    if problems:
+        raise MigrateError("; ".join(problems), result)
+    return result
+
+
+# Reversing migrations before a rollback switches hosts ---------------------------------------------
+
+# Reversed while the release being left still serves, these take away what that release reads.
+REMOVED_BY_REVERSAL = (ops.AddField, ops.CreateModel, ops.RenameField, ops.RenameModel, ops.AlterModelTable)
+
+
+def reversal_plan(alias: str, targets: list[str]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """-> (target keys, migrations the reversal unapplies in order, what it would take away from the code
+    still serving). A target is `app:migration` (a prefix, as for manage.py migrate) or `app:zero`."""
+    executor = MigrationExecutor(connections[alias])
+    keys = []
+    for target in targets:
+        app, _, name = target.partition(":")
+        if name == "zero":
+            keys.append((app, None))
+            continue
+        try:
+            keys.append((app, executor.loader.get_migration_by_prefix(app, name).name))
+        except (KeyError, ValueError) as exc:
+            raise MigrateError(
+                f"{alias}: cannot reverse to {target}: {exc}", {"changed": False, "phase": "reverse", "databases": {}}
+            ) from exc
+    plan = executor.migration_plan(keys)
+    forwards = [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards]
+    if forwards:
+        raise MigrateError(
+            f"{alias}: {', '.join(targets)} is ahead of the database: migrating there would apply "
+            f"{', '.join(forwards)}, not reverse anything",
+            {"changed": False, "phase": "reverse", "databases": {}},
+        )
+    unapplied = [f"{m.app_label}.{m.name}" for m, _ in plan]
+    taken = [
+        f"{m.app_label}.{m.name} ({describe(op)})"
+        for m, _ in plan
+        for op in m.operations
+        if isinstance(op, REMOVED_BY_REVERSAL)
+    ]
+    return keys, unapplied, taken
+
+
+def reverse_run(
+    databases: list[str], targets: list[str], lock_timeout: float, policy: RetryPolicy, check_mode: bool, output
+) -> dict:
+    """Phase reverse: unapply migrations down to each target, refusing (before any change) a reversal that
+    would take away a column, table or name that the code still serving reads: reversing a migration that
+    removed something puts it back (safe while the new code serves), reversing one that added or renamed
+    something is not."""
+    missing = [alias for alias in databases if alias not in connections.settings]
+    if missing:
+        raise MigrateError(
+            f"databases {', '.join(missing)} not in settings.DATABASES ({', '.join(connections.settings)})",
+            {"changed": False, "phase": "reverse", "databases": {}},
+        )
+    install_lock_timeout(databases, lock_timeout)
+    plans = {alias: reversal_plan(alias, targets) for alias in databases}
+    results = {
+        alias: {"reversed": [], "would_reverse": unapplied, "takes_away": taken, "attempts": []}
+        for alias, (_, unapplied, taken) in plans.items()
+    }
+    result = {"changed": False, "phase": "reverse", "lock_timeout": lock_timeout, "databases": results, "refused": []}
+    problems = [f"{alias}: {', '.join(taken)}" for alias, (_, _, taken) in plans.items() if taken]
+    if problems:
+        raise MigrateError(
+            "refused: reversing these migrations takes away what they added or renamed while the release being left "
+            f"still serves and reads it: {'; '.join(problems)}. Reverse only migrations that removed something (their "
+            "reversal puts it back); roll back one release at a time, or reverse these after the rollback with "
+            "manage.yml once no host runs the code that reads them. Nothing was changed.",
+            result,
+        )
+    if check_mode:
+        return result
+    for alias, (keys, unapplied, _) in plans.items():
+        before = applied_keys(alias)
+        try:
+            for key in keys:
+                target = key if key[1] is not None else (key[0], "zero")
+                what = f"reverse to {target[0]}:{target[1]}"
+                try:
+                    with_retries(
+                        lambda a=alias, t=target: migrate(a, t, output), policy, results[alias]["attempts"], what
+                    )
+                except Exception as exc:
+                    error = " ".join(str(exc).split())
+                    raise MigrateError(f"{alias}: {what}: {type(exc).__name__}: {error}", result) from exc
+        finally:
+            now = applied_keys(alias)
+            results[alias]["reversed"] = [m for m in unapplied if tuple(m.split(".", 1)) in before - now]
+            result["changed"] = result["changed"] or bool(results[alias]["reversed"])
+    return result

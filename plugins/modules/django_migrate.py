@@ -86,8 +86,17 @@ options:
       - V(all) applies everything in one go with the pre-deploy refusals; for a maintenance window,
         when no old code is running. On a first install V(pre) is enough, as it applies everything.
       - V(check) plans and refuses, and never changes anything (the deploy's preflight).
+      - V(schema) checks that the database has every table and column this code's models need (run
+        with the code of a release to return to, before a rollback switches any host), and fails
+        naming what is missing, the migrations recorded in the database that this code does not
+        know, and the migrations to reverse to (RV(databases.reverse_to)). Applies nothing; only
+        makes the columns of O(relax) nullable.
+      - V(reverse) unapplies migrations down to each of O(targets), with the code that has them (a
+        rollback runs it before any host switches back). Refused, before any change, when a migration
+        it would unapply added or renamed a column, table or model (its reversal takes away what the
+        release still serving reads); reversing a migration that removed something puts it back.
     type: str
-    choices: [pre, post, all, check]
+    choices: [pre, post, all, check, schema, reverse]
     required: true
   databases:
     description:
@@ -113,6 +122,21 @@ options:
       - Seconds before the first retry; the pause doubles after each further attempt.
     type: float
     default: 2
+  targets:
+    description:
+      - Phase V(reverse) only - C(app_label:migration) (a name or its prefix, as for C(manage.py migrate)) or
+        C(app_label:zero), each the last migration of its app to keep.
+    type: list
+    elements: str
+    default: []
+  relax:
+    description:
+      - Phase V(schema) only - columns (C(table.column)) to make nullable when they are NOT NULL without a
+        database default; a rollback names the columns that a reversal just put back, so that the
+        release still running (which does not write them) keeps inserting rows while hosts switch.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -220,7 +244,7 @@ databases:
   type: dict
   contains:
     first_install:
-      returned: always
+      returned: in every phase but schema
       description:
         - True when this database held no recorded migration of the project's apps when the run
           started. Every pending migration is then planned pre-deploy, none is deferred or refused
@@ -228,7 +252,7 @@ databases:
       type: bool
       sample: false
     plan:
-      returned: always
+      returned: in every phase but schema
       description:
         - The pending migrations when the run started, C(pre) (names) and C(post) (with the reason
           each is post-deploy), and C(relax), the columns the pre phase would make nullable.
@@ -242,7 +266,7 @@ databases:
           - {migration: airports.0003_remove_airport_name, operation: RemoveField airport.name,
              table: airports_airport, column: name}
     applied:
-      returned: always
+      returned: in every phase but schema
       description:
         - Migrations applied by this run that the database router sends to this database (at least
           one of their operations is allowed here or, for a migration without operations, its
@@ -251,7 +275,7 @@ databases:
       elements: str
       sample: [airports.0002_airport_country]
     recorded:
-      returned: always
+      returned: in every phase but schema
       description:
         - Migrations only marked as applied in this database, because the router sends none of
           their operations here (Django records every migration in every database it migrates).
@@ -259,7 +283,7 @@ databases:
       elements: str
       sample: [warehouse.0001_initial]
     deferred:
-      returned: always
+      returned: in every phase but schema
       description: Post-deploy migrations left for the post phase (phases C(pre) and C(check)), with the reason.
       type: list
       elements: dict
@@ -275,7 +299,7 @@ databases:
         - {migration: airports.0003_remove_airport_name, operation: RemoveField airport.name,
            table: airports_airport, column: name}
     refused:
-      returned: always
+      returned: in every phase but schema
       description: The refusals that concern this alias, including those of the release as a whole.
       type: list
       elements: dict
@@ -285,7 +309,7 @@ databases:
       type: str
       sample: airports.0002_airport_country
     attempts:
-      returned: always
+      returned: in every phase but schema
       description:
         - Failed attempts, each with C(action), C(attempt), C(seconds), C(sqlstate) and C(error);
           C(55P03) means the lock timeout expired.
@@ -297,6 +321,48 @@ databases:
           seconds: 5.004
           sqlstate: 55P03
           error: canceling statement due to lock timeout
+    missing_tables:
+      returned: in phase schema
+      description: Tables this code's models need that the database lacks.
+      type: list
+      elements: str
+      sample: []
+    missing_columns:
+      returned: in phase schema
+      description: Columns (C(table.column)) this code's models need that the database lacks.
+      type: list
+      elements: str
+      sample: [airports_distance.requested_at]
+    unknown_migrations:
+      returned: in phase schema
+      description: Migrations recorded in the database that this code does not have.
+      type: list
+      elements: str
+      sample: [airports.0004_remove_distance_requested_at]
+    reversed:
+      returned: in phase reverse
+      description: The migrations this run unapplied.
+      type: list
+      elements: str
+      sample: [airports.0004_remove_distance_requested_at]
+    would_reverse:
+      returned: in phase reverse
+      description: The migrations the reversal unapplies, in order (in check mode, what a real run would).
+      type: list
+      elements: str
+    takes_away:
+      returned: in phase reverse
+      description: The operations whose reversal would take away what the code still serving reads (then refused).
+      type: list
+      elements: str
+    reverse_to:
+      returned: in phase schema
+      description: >-
+        For each app with unknown migrations, this code's last migration (C(app:migration)):
+        reversing to it with the code that has the unknown ones undoes them.
+      type: list
+      elements: str
+      sample: ["airports:0003_remove_airport_name"]
 output:
   description: What the migrations printed (RunPython code, signal handlers).
   returned: always
@@ -343,6 +409,13 @@ FIRST_INSTALL = (
 def summary(result):
     parts = []
     for alias, res in result.get("databases", {}).items():
+        if result.get("phase") == "schema":
+            relaxed = f", relaxed {len(res['relaxed'])}" if res["relaxed"] else ""
+            parts.append(f"{alias}: every table and column this code needs is there{relaxed}")
+            continue
+        if result.get("phase") == "reverse":
+            parts.append(f"{alias}: reversed {', '.join(res['reversed']) or 'nothing'}")
+            continue
         first = f"{FIRST_INSTALL}; " if res.get("first_install") else ""
         parts.append(
             f"{alias}: {first}applied {len(res['applied'])}, recorded {len(res['recorded'])}, "
@@ -358,7 +431,9 @@ def main():
             "settings": {"type": "str"},
             "environment": {"type": "dict", "default": {}},
             "env_file": {"type": "path"},
-            "phase": {"type": "str", "required": True, "choices": ["pre", "post", "all", "check"]},
+            "phase": {"type": "str", "required": True, "choices": ["pre", "post", "all", "check", "schema", "reverse"]},
+            "relax": {"type": "list", "elements": "str", "default": []},
+            "targets": {"type": "list", "elements": "str", "default": []},
             "databases": {"type": "list", "elements": "str", "default": ["default"]},
             "lock_timeout": {"type": "float", "default": 5},
             "retries": {"type": "int", "default": 3},
@@ -376,6 +451,8 @@ def main():
         )
     if params["retries"] < 0 or params["retry_delay"] < 0 or params["lock_timeout"] < 0:
         module.fail_json(msg="lock_timeout, retries and retry_delay must not be negative")
+    if params["phase"] == "reverse" and not params["targets"]:
+        module.fail_json(msg="phase reverse needs targets (app_label:migration items)")
     if not os.path.isdir(params["project_path"]):
         module.fail_json(msg=f"project_path {params['project_path']} is not a directory")
 
@@ -398,14 +475,26 @@ def main():
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
             logic.setup()
-            result = logic.run(
-                phase=logic.Phase(params["phase"]),
-                databases=params["databases"],
-                lock_timeout=params["lock_timeout"],
-                policy=logic.RetryPolicy(retries=params["retries"], delay=params["retry_delay"]),
-                check_mode=module.check_mode,
-                output=output,
-            )
+            if params["phase"] == "schema":
+                result = logic.schema_run(params["databases"], params["relax"], module.check_mode)
+            elif params["phase"] == "reverse":
+                result = logic.reverse_run(
+                    params["databases"],
+                    params["targets"],
+                    params["lock_timeout"],
+                    logic.RetryPolicy(retries=params["retries"], delay=params["retry_delay"]),
+                    module.check_mode,
+                    output,
+                )
+            else:
+                result = logic.run(
+                    phase=logic.Phase(params["phase"]),
+                    databases=params["databases"],
+                    lock_timeout=params["lock_timeout"],
+                    policy=logic.RetryPolicy(retries=params["retries"], delay=params["retry_delay"]),
+                    check_mode=module.check_mode,
+                    output=output,
+                )
         except logic.MigrateError as exc:
             failure, result = str(exc), exc.result
         except Exception as exc:

@@ -37,6 +37,13 @@ options:
     type: list
     elements: str
     default: []
+  keep_down:
+    description:
+      - Keep a backend that its file marks C(down) now out of rotation even when it is not in
+        O(drained) (provisioning never puts back a host that a deploy left out of rotation; only a
+        deploy or rollback that passes the host's health gate does). Reported in RV(kept_down).
+    type: bool
+    default: false
   reload:
     description: Check and reload nginx when a file changed (false leaves that to the caller's handler).
     type: bool
@@ -99,6 +106,11 @@ waited:
 in_flight_left:
   description: True when old nginx workers still ran after O(drain_timeout) seconds.
   type: bool
+  returned: always
+kept_down:
+  description: Backends kept out of rotation by O(keep_down) although not in O(drained).
+  type: list
+  elements: str
   returned: always
 """
 
@@ -199,6 +211,7 @@ def main():
             "drained": {"type": "list", "elements": "str", "default": []},
             "reload": {"type": "bool", "default": True},
             "drain_timeout": {"type": "float", "default": 30},
+            "keep_down": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -212,7 +225,12 @@ def main():
     if bad:
         module.fail_json(msg=f"backends must be address:port, got {', '.join(bad)}")
 
-    to_write, to_remove = plan(directory, backends, drained)
+    kept_down = []
+    if module.params["keep_down"]:
+        kept_down = [
+            b for b in backends if b not in drained and " down;" in (read(os.path.join(directory, file_name(b))) or "")
+        ]
+    to_write, to_remove = plan(directory, backends, drained + kept_down)
     result = {
         "changed": bool(to_write or to_remove),
         "written": sorted(to_write),
@@ -220,6 +238,7 @@ def main():
         "reloaded": False,
         "waited": 0.0,
         "in_flight_left": False,
+        "kept_down": kept_down,
     }
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)

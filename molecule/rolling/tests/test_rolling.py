@@ -110,6 +110,33 @@ def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
     assert run.summary["hosts"][bed.APP_HOSTS[1]]["was"] is None, "the second host was touched"
 
 
+def test_when_the_way_back_fails_too_the_deploy_still_ends_and_leaves_the_host_out_of_rotation():
+    """The failure path's own failure: a health path that answers 404 fails 3.0.0's gate at once and
+    then 2.0.0's gate on the way back. The deploy must still reach its last play: summary, history,
+    lock released; the first host stays out of rotation (it passed no gate), the other one serves."""
+    first, second = bed.APP_HOSTS
+    load, run = under_load(
+        "deploy 2.0.0 -> 3.0.0 with a health path that answers 404 (the way back fails too) under load",
+        lambda: bed.deploy("3.0.0", deploy_health_path="/no-such-health"),
+    )
+    assert run.rc != 0
+    assert run.summary["result"] == "failed", run.tail()
+    failure = " ".join(run.summary["failures"])
+    assert f"health gate failed on {first} with 3.0.0" in failure, failure
+    assert f"going back to 2.0.0 failed on {first} too" in failure, failure
+    assert f"{first} stays out of rotation at every lb" in failure, failure
+    assert run.summary["hosts"][first]["out_of_rotation"] is True
+    assert run.summary["hosts"][second]["was"] is None, "the second host was touched"
+    assert_no_failed_requests(load, run)
+    assert not bed.lock_held(), "the deploy lock was left held"
+    assert bed.out_of_rotation() == {first}
+    assert bed.live_release(first) == "2.0.0"
+    assert bed.version(second) == "2.0.0"
+    history = bed.playbook("history.yml", deploy_history_count=1)
+    assert history.rc == 0, history.tail()
+    assert "deploy 3.0.0 to test FAILED" in " ".join(history.output.split()), history.tail()
+
+
 def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
     load, run = under_load("deploy 2.0.0 -> 3.0.1 under load (pipeline job)", lambda: bed.pipeline_deploy("3.0.1"))
     assert run.rc == 0, run.tail()
@@ -118,6 +145,7 @@ def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
     assert_no_failed_requests(load, run)
     assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
     assert "requested_at" not in bed.columns("airports_distance")
+    assert bed.out_of_rotation() == set(), "the host left out of rotation did not come back"
     assert run.summary["migrations"]["post"]["applied"] == ["airports.0004_remove_distance_requested_at"]
 
 
@@ -150,6 +178,40 @@ def test_rollback_returns_every_host_to_the_previous_release_with_zero_failed_re
     assert "requested_at" not in bed.columns("airports_distance"), "rollback reversed a migration unasked"
 
 
+def test_a_rollback_across_a_dropped_column_is_refused_then_reverses_first_with_zero_failed_requests():
+    """3.0.1 dropped airports_distance.requested_at (post-deploy), which 2.0.0's models have. A rollback
+    to 2.0.0 is refused before any host switches, naming the column and the migration to reverse to;
+    with that reversal asked, the column comes back (nullable: 3.0.1 still serves meanwhile and does
+    not write it) before the first host switches, and no request fails."""
+    refused = bed.playbook("rollback.yml", deploy_rollback_version="2.0.0")
+    bed.report("rollback 3.0.1 -> 2.0.0 without reversing 3.0.1's contract migration", run=refused)
+    assert refused.rc != 0
+    failure = " ".join(refused.summary["failures"])
+    assert "rollback to 2.0.0 refused before any host switched" in failure, refused.tail()
+    assert "column airports_distance.requested_at" in failure, failure
+    assert "airports.0004_remove_distance_requested_at" in failure, failure
+    assert '"deploy_rollback_migrations": ["airports:0003_remove_airport_name"]' in failure, failure
+    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    assert not bed.lock_held()
+
+    load, run = under_load(
+        "rollback 3.0.1 -> 2.0.0 reversing airports.0004 first, under load",
+        lambda: bed.playbook(
+            "rollback.yml",
+            deploy_rollback_version="2.0.0",
+            deploy_rollback_migrations=["airports:0003_remove_airport_name"],
+        ),
+    )
+    assert run.rc == 0, run.tail()
+    assert_no_failed_requests(load, run)
+    assert bed.versions() == {host: "2.0.0" for host in bed.APP_HOSTS}
+    assert bed.live_release(bed.WORKERS[0]) == "2.0.0"
+    assert run.summary["migrations"]["reverse"]["reversed"] == ["airports.0004_remove_distance_requested_at"]
+    reversal_ended = run.summary["migrations"]["reverse"]["finished"]
+    assert all(h["switch_started"] >= reversal_ended for h in run.summary["hosts"].values() if h["switch_started"])
+    assert "requested_at" in bed.columns("airports_distance")
+
+
 def test_3_0_4_refused_by_the_preflight_leaves_every_host():
     """DM001 refuses 3.0.4 before any host serves it; the release it installed must not stay behind
     (a fixed build of the same version would meet it, and it would take a keep-5 slot)."""
@@ -162,7 +224,7 @@ def test_3_0_4_refused_by_the_preflight_leaves_every_host():
     for host in bed.APP_HOSTS + bed.WORKERS:
         assert not bed.exists(host, "/srv/example/releases/3.0.4"), f"3.0.4 stayed installed on {host}"
         assert bed.exists(host, "/srv/example/releases/3.0.1")
-    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    assert bed.versions() == {host: "2.0.0" for host in bed.APP_HOSTS}
     columns = bed.columns("airports_airport")
     assert "country" in columns
     assert "region" not in columns, "the refused migration ran"

@@ -43,7 +43,11 @@ def fleet():
             "__deploy_switch_started": "1020.02",
             "deploy_migrations_pre": MIGRATED,
         },
-        "app2": {"django_app_live": {"current": "1.0.0", "previous": ""}, "deploy_failure": "gate failed on app2"},
+        "app2": {
+            "django_app_live": {"current": "1.0.0", "previous": ""},
+            "deploy_failure": "gate failed on app2",
+            "deploy_drained": True,
+        },
         "worker": {},
         "lb": {},
     }
@@ -60,6 +64,7 @@ def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations()
         "release": "2.0.0",
         "was": "1.0.0",
         "failure": None,
+        "out_of_rotation": False,
         "switch_seconds": 5.4,
         "switch_started": 1020.0,
         "switch_finished": 1025.4,
@@ -80,6 +85,7 @@ def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations()
             "relaxed": ["airports_airport.name"],
             "deferred": ["airports.0003_remove_airport_name"],
             "first_install": [],
+            "reversed": [],
         }
     }
 
@@ -89,7 +95,7 @@ def test_the_printed_lines_say_what_happened_including_migrations_only_recorded(
     assert summary_lines(data) == [
         "deploy 2.0.0 to stage: FAILED in 80.2 s (build 3.1 s)",
         "app1: 2.0.0 (was 1.0.0), switch 5.4 s",
-        "app2: 1.0.0",
+        "app2: 1.0.0, OUT OF ROTATION at every lb",
         "worker: unknown (not reached)",
         "migrations pre on app1: applied airports.0002_airport_country; recorded as applied (their tables exist)"
         " auth.0001_initial; relaxed airports_airport.name; deferred airports.0003_remove_airport_name (1.25 s)",
@@ -178,3 +184,9 @@ def test_history_lines_read_like_a_log():
         "1970-01-01 00:16:40Z ana@ci-runner-3: deploy 2.0.0 to stage FAILED in 80.2 s"
         " (app1 1.0.0 -> 2.0.0, app2 1.0.0); gate failed on app2"
     ]
+
+
+def test_a_rollback_shows_the_migrations_it_reversed_first():
+    reverse = {"started": 1005.0, "seconds": 0.5, "databases": {"default": {"reversed": ["airports.0004_x"]}}}
+    data = summary({"app1": {"deploy_migrations_reverse": reverse}}, [], {**RUN, "action": "rollback"})
+    assert summary_lines(data)[1:] == ["migrations reverse on app1: reversed airports.0004_x (0.5 s)"]

@@ -89,3 +89,19 @@ def test_bad_input_is_refused_naming_it_before_any_file_changes(tmp_path):
     assert rc != 0
     assert "address:port" in result["msg"]
     assert not backends.exists()
+
+
+def test_keep_down_leaves_a_backend_out_of_rotation_that_its_file_marks_down(tmp_path):
+    backends = tmp_path / "lb-backends"
+    run(path=str(backends), backends=["10.0.0.11:8080", "10.0.0.12:8080"], drained=["10.0.0.11:8080"])
+
+    rc, result = run(path=str(backends), backends=["10.0.0.11:8080", "10.0.0.12:8080"], keep_down=True)
+    assert rc == 0, result
+    assert not result["changed"]
+    assert result["kept_down"] == ["10.0.0.11:8080"]
+    assert "down;" in (backends / "10.0.0.11_8080.conf").read_text()
+
+    rc, result = run(path=str(backends), backends=["10.0.0.11:8080", "10.0.0.12:8080"])
+    assert rc == 0, result
+    assert result["kept_down"] == []
+    assert "down;" not in (backends / "10.0.0.11_8080.conf").read_text()
