@@ -16,6 +16,8 @@ description:
     C(Host) header O(host), without following redirects, until each has answered below 500
     once, or O(timeout) seconds have passed. Needs nothing from the app (by default the deploy
     gives the site root).
+  - A smoke URL that answers with a redirect to itself over HTTPS fails the gate at once too
+    (C(SECURE_SSL_REDIRECT) answered before any view ran); other redirects are answers.
   - A smoke URL that answers 404 fails the gate at once (the path is wrong, or the release does
     not serve it, and waiting would not help), naming the path; so does a 400, Django's answer
     to a C(Host) outside C(ALLOWED_HOSTS) (no page of the release ran).
@@ -53,6 +55,14 @@ options:
     description: Seconds between two rounds of requests.
     type: float
     default: 1.0
+  forwarded_proto:
+    description:
+      - Sent as C(X-Forwarded-Proto) (empty sends none). The app host's nginx believes it from the
+        host itself, so a project behind TLS (C(SECURE_SSL_REDIRECT) with C(SECURE_PROXY_SSL_HEADER))
+        renders its pages for the gate as for its users.
+    type: str
+    choices: ["", http, https]
+    default: ""
 author:
   - djangoops.stack developers (@djangoops)
 extends_documentation_fragment:
@@ -104,12 +114,18 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 
-def request(port, host, path, timeout=5.0):
-    """GET path without following redirects -> (status, body excerpt); status 0 when no HTTP answer."""
+def request(port, host, path, timeout=5.0, proto=""):
+    """GET path without following redirects -> (status, body excerpt); status 0 when no HTTP answer.
+    A redirect's body is its Location header (what judge() needs of it)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Host": host, "User-Agent": "djangoops-health-gate"}
+    if proto:
+        headers["X-Forwarded-Proto"] = proto
     try:
-        conn.request("GET", path, headers={"Host": host, "User-Agent": "djangoops-health-gate"})
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
+        if 300 <= response.status < 400:
+            return response.status, f"Location: {response.getheader('Location', '')}"
         return response.status, response.read(4096).decode("utf-8", "replace")
     except (OSError, http.client.HTTPException) as exc:
         return 0, f"{type(exc).__name__}: {exc}"
@@ -117,8 +133,11 @@ def request(port, host, path, timeout=5.0):
         conn.close()
 
 
-def judge(path, status, body, health_path, version):
+def judge(path, status, body, health_path, version, host="localhost"):
     """-> 'pass', 'wait' (try again) or 'fail' (stop at once), and a detail for the message."""
+    if status in (301, 302, 307, 308) and body.strip() == f"Location: https://{host}{path}":
+        # Django's SECURE_SSL_REDIRECT before any view ran: the page itself was never served.
+        return "fail", f"answered {status}, a redirect to https://{host}{path}: no page of the release ran"
     if status == 404:
         return "fail", "answered 404: the release does not serve this path"
     if status == 400:
@@ -150,13 +169,20 @@ def run_gate(params, clock=time.monotonic, sleep=time.sleep, get=request):
             if page["passed"]:
                 continue
             status, body = get(params["port"], params["host"], path)
-            verdict, detail = judge(path, status, body, params["health_path"], params["version"])
+            verdict, detail = judge(path, status, body, params["health_path"], params["version"], params["host"])
             page.update(status=status, detail=detail)
             if verdict == "pass":
                 page.update(passed=True, seconds=round(clock() - start, 1))
             elif verdict == "fail":
                 if status == 400:
                     hint = "set deploy_health_host to a name in the app's ALLOWED_HOSTS"
+                elif 300 <= status < 400:
+                    hint = (
+                        f"the gate sent X-Forwarded-Proto: {params['forwarded_proto'] or '(none)'}"
+                        " (deploy_health_forwarded_proto, https by default, as the lb and a TLS terminator send):"
+                        " the project must believe it (SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO',"
+                        " 'https')), or list pages that answer over HTTP in deploy_smoke_urls"
+                    )
                 elif path != params["health_path"]:
                     hint = "set deploy_smoke_urls to pages the project serves"
                 else:
@@ -187,6 +213,7 @@ def main():
             "host": {"type": "str", "default": "localhost"},
             "timeout": {"type": "int", "default": 60},
             "interval": {"type": "float", "default": 1.0},
+            "forwarded_proto": {"type": "str", "default": "", "choices": ["", "http", "https"]},
         },
         supports_check_mode=True,
     )
@@ -196,7 +223,9 @@ def main():
         module.fail_json(msg=f"paths must start with '/': {', '.join(bad)}")
     if not params["paths"] and not params["health_path"]:
         module.fail_json(msg="nothing to check: give paths (smoke URLs) or health_path")
-    passed, pages, seconds, msg = run_gate(params)
+    passed, pages, seconds, msg = run_gate(
+        params, get=lambda port, host, path: request(port, host, path, proto=params["forwarded_proto"])
+    )
     if not passed:
         module.fail_json(msg=msg, passed=False, pages=pages, seconds=seconds)
     module.exit_json(changed=False, passed=True, pages=pages, seconds=seconds)

@@ -78,6 +78,20 @@ def test_app_host_ignores_forged_headers_from_others(release):
 
 
 @pytest.mark.parametrize("release", RELEASES)
+def test_app_host_believes_the_scheme_from_itself_only(release):
+    """The deploy's health gate runs on the app host and says X-Forwarded-Proto: https, as the lb does:
+    the app's nginx believes the scheme from 127.0.0.1 (never the client address from there)."""
+    script = (
+        "import http.client, json; c = http.client.HTTPConnection('127.0.0.1', 8080, timeout=10); "
+        "c.request('GET', '/whoami', headers={'Host': 'localhost', 'X-Forwarded-Proto': 'https', "
+        "'X-Real-IP': '6.6.6.6'}); print(c.getresponse().read().decode())"
+    )
+    who = json.loads(host("app", release).check_output(f"python3 -c {json.dumps(script)}"))
+    assert who["is_secure"] is True
+    assert who["remote_addr"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("release", RELEASES)
 def test_airports_json_is_gzipped_through_the_lb(release):
     port = RELEASES[release]["lb"]
     status, headers, compressed = get(port, "/api/airports", {"Accept-Encoding": "gzip"})

@@ -29,10 +29,14 @@ class Site:
                 status, body = site.pages.get(self.path, (404, "not found"))
                 if callable(status):
                     status, body = status()
+                location = "/elsewhere"
+                if status == "ssl-redirect":  # Django's SECURE_SSL_REDIRECT with SECURE_PROXY_SSL_HEADER
+                    secure = self.headers.get("X-Forwarded-Proto") == "https"
+                    status, location = (200, "") if secure else (301, f"https://{self.headers['Host']}{self.path}")
                 data = body.encode()
                 self.send_response(status)
                 if status in (301, 302):
-                    self.send_header("Location", "/elsewhere")
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -161,3 +165,19 @@ def test_a_host_outside_allowed_hosts_fails_at_once(site):
     assert "GET / (Host shop.example.org) answered 400 Bad Request" in result["msg"]
     assert "deploy_health_host" in result["msg"]
     assert seconds < 10
+
+
+def test_a_redirect_to_https_fails_at_once_unless_the_gate_says_https(site):
+    """SECURE_SSL_REDIRECT answers before any view: that 301 is no page served. With X-Forwarded-Proto
+    https (what the deploy sends, as the lb and a TLS terminator do) the page itself answers."""
+    site.pages = {"/": ("ssl-redirect", "home")}
+    rc, result, seconds = gate(port=site.port, host="shop.example.com", paths=["/"], timeout=30)
+    assert rc != 0
+    assert not result["passed"]
+    assert "answered 301, a redirect to https://shop.example.com/: no page of the release ran" in result["msg"]
+    assert "SECURE_PROXY_SSL_HEADER" in result["msg"]
+    assert seconds < 10
+
+    rc, result, _ = gate(port=site.port, host="shop.example.com", paths=["/"], forwarded_proto="https")
+    assert rc == 0, result
+    assert result["pages"]["/"]["status"] == 200
