@@ -2,26 +2,12 @@
 read back newest last, the file kept to `keep` lines, a line that is not JSON kept but skipped on
 read, check mode writing nothing, bad input refused."""
 
-import json
-import subprocess
-import sys
-import tempfile
-
-from tests.conftest import ROOT
+from tests.unit.plugins.modules.run import run_module
 
 
 def run(check_mode=False, **params):
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as args:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"_ansible_check_mode": check_mode, **params}}, args)
-        args.flush()
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "plugins" / "modules" / "deploy_history.py"), args.name],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-    return proc.returncode, json.loads(proc.stdout)
+    rc, result, _ = run_module("deploy_history", params, check_mode=check_mode)
+    return rc, result
 
 
 def test_entries_append_and_read_back_newest_last_and_the_file_keeps_its_newest_lines(tmp_path):

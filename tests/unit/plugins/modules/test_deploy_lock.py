@@ -3,26 +3,15 @@
 time, a stale lock reported and broken only when asked, replace by token, release of our own lock."""
 
 import json
-import subprocess
-import sys
-import tempfile
 import time
 
-from tests.conftest import ROOT
+from tests.unit.plugins.modules.run import run_module
 
 
 def lock(path, **params):
-    """Run the deploy_lock module as Ansible would (arguments in a JSON file); -> (rc, result)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as args:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"path": str(path), **params}}, args)
-        args.flush()
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "plugins" / "modules" / "deploy_lock.py"), args.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    return proc.returncode, json.loads(proc.stdout)
+    """Run the deploy_lock module; -> (rc, result)."""
+    rc, result, _ = run_module("deploy_lock", {"path": str(path), **params})
+    return rc, result
 
 
 def test_the_lock_refuses_a_second_holder_and_names_the_first(tmp_path):

@@ -3,16 +3,13 @@ smoke URLs below 500 pass, a 404 fails at once naming the path, a health endpoin
 the new one, redirects are answers (not followed), and the timeout names what never passed."""
 
 import json
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.unit.plugins.modules.run import run_module
 
 
 class Site:
@@ -61,19 +58,8 @@ def site():
 
 
 def gate(**params):
-    """Run the module as Ansible would (arguments in a JSON file); -> (rc, result, seconds)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as args:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"interval": 0.2, **params}}, args)
-        args.flush()
-        started = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "plugins" / "modules" / "health_gate.py"), args.name],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-    return proc.returncode, json.loads(proc.stdout), time.monotonic() - started
+    """Run the module; -> (rc, result, seconds)."""
+    return run_module("health_gate", {"interval": 0.2, **params})
 
 
 def test_smoke_urls_below_500_pass_and_redirects_are_not_followed(site):

@@ -3,27 +3,13 @@ per backend, drained ones marked down, unlisted ones removed, nothing written wh
 in check mode, bad input refused before any file changes. The reload and the wait for requests in
 flight run against a real nginx in the web and rolling scenarios."""
 
-import json
-import subprocess
-import sys
-import tempfile
-
-from tests.conftest import ROOT
+from tests.unit.plugins.modules.run import run_module
 
 
 def run(check_mode=False, **params):
-    """Run the module as Ansible would (arguments in a JSON file) -> (rc, result)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as args:
-        json.dump({"ANSIBLE_MODULE_ARGS": {"reload": False, "_ansible_check_mode": check_mode, **params}}, args)
-        args.flush()
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "plugins" / "modules" / "lb_backends.py"), args.name],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-    return proc.returncode, json.loads(proc.stdout)
+    """Run the module (reload off unless asked); -> (rc, result)."""
+    rc, result, _ = run_module("lb_backends", {"reload": False, **params}, check_mode=check_mode)
+    return rc, result
 
 
 def servers(directory):
