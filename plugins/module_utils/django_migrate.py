@@ -895,7 +895,7 @@ def schema_gaps(alias: str) -> dict:
         key for key in loader.applied_migrations if key[0] in loader.migrated_apps and key not in loader.disk_migrations
     )
     reverse_to = sorted(
-        f"{app}:{name}" for app in {key[0] for key in unknown} for (_, name) in loader.graph.leaf_nodes(app)
+        f"{app}:{name}" for app in {key[0] for key in unknown} for (_app, name) in loader.graph.leaf_nodes(app)
     )
     return {
         "missing_tables": sorted(set(missing_tables)),
@@ -920,7 +920,7 @@ def schema_run(databases: list[str], relax: list[str], check_mode: bool) -> dict
     results = {alias: schema_gaps(alias) for alias in databases}
     for alias, gaps in results.items():
         for name in relax:
-            table, _, column = name.partition(".")
+            table, _dot, column = name.partition(".")
             if f"{table}.{column}" in gaps["missing_columns"] or not column_needs_relaxing(alias, table, column):
                 continue
             if not check_mode:
@@ -952,8 +952,10 @@ def schema_run(databases: list[str], relax: list[str], check_mode: bool) -> dict
 
 # Reversing migrations before a rollback switches hosts ---------------------------------------------
 
-# Reversed while the release being left still serves, these take away what that release reads.
-REMOVED_BY_REVERSAL = (ops.AddField, ops.CreateModel, ops.RenameField, ops.RenameModel, ops.AlterModelTable)
+
+def removed_by_reversal(operation) -> bool:
+    """Reversed while the release being left still serves, these take away what that release reads."""
+    return isinstance(operation, (ops.AddField, ops.CreateModel, ops.RenameField, ops.RenameModel, ops.AlterModelTable))
 
 
 def reversal_plan(alias: str, targets: list[str]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
@@ -962,7 +964,7 @@ def reversal_plan(alias: str, targets: list[str]) -> tuple[list[tuple[str, str]]
     executor = MigrationExecutor(connections[alias])
     keys = []
     for target in targets:
-        app, _, name = target.partition(":")
+        app, _colon, name = target.partition(":")
         if name == "zero":
             keys.append((app, None))
             continue
@@ -980,12 +982,12 @@ def reversal_plan(alias: str, targets: list[str]) -> tuple[list[tuple[str, str]]
             f"{', '.join(forwards)}, not reverse anything",
             {"changed": False, "phase": "reverse", "databases": {}},
         )
-    unapplied = [f"{m.app_label}.{m.name}" for m, _ in plan]
+    unapplied = [f"{m.app_label}.{m.name}" for m, _backwards in plan]
     taken = [
         f"{m.app_label}.{m.name} ({describe(op)})"
-        for m, _ in plan
+        for m, _backwards in plan
         for op in m.operations
-        if isinstance(op, REMOVED_BY_REVERSAL)
+        if removed_by_reversal(op)
     ]
     return keys, unapplied, taken
 
@@ -1007,10 +1009,10 @@ def reverse_run(
     plans = {alias: reversal_plan(alias, targets) for alias in databases}
     results = {
         alias: {"reversed": [], "would_reverse": unapplied, "takes_away": taken, "attempts": []}
-        for alias, (_, unapplied, taken) in plans.items()
+        for alias, (_keys, unapplied, taken) in plans.items()
     }
     result = {"changed": False, "phase": "reverse", "lock_timeout": lock_timeout, "databases": results, "refused": []}
-    problems = [f"{alias}: {', '.join(taken)}" for alias, (_, _, taken) in plans.items() if taken]
+    problems = [f"{alias}: {', '.join(taken)}" for alias, (_keys, _unapplied, taken) in plans.items() if taken]
     if problems:
         raise MigrateError(
             "refused: reversing these migrations takes away what they added or renamed while the release being left "
@@ -1021,7 +1023,7 @@ def reverse_run(
         )
     if check_mode:
         return result
-    for alias, (keys, unapplied, _) in plans.items():
+    for alias, (keys, unapplied, _taken) in plans.items():
         before = applied_keys(alias)
         try:
             for key in keys:

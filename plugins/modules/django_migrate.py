@@ -74,9 +74,9 @@ options:
     default: {}
   env_file:
     description:
-      - A file of C(KEY=VALUE) lines (the release's environment file, as systemd's
-        C(EnvironmentFile=) reads it). Blank lines and C(#) comments are skipped; C(export) and
-        surrounding quotes are removed.
+      - The release's environment file, read as systemd's C(EnvironmentFile=) reads it (quotes,
+        escapes, comments and continuation lines alike), so the migrations see the values gunicorn
+        and Celery get.
     type: path
   phase:
     description:
@@ -373,31 +373,19 @@ output:
 import contextlib
 import io
 import os
-import shlex
 import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.djangoops.stack.plugins.module_utils import django_migrate as logic
+from ansible_collections.djangoops.stack.plugins.module_utils import systemd_env
 
 
 def read_env_file(path):
-    """KEY=VALUE lines as systemd's EnvironmentFile= and shells write them."""
-    values = {}
-    with open(path, encoding="utf-8") as handle:
-        for raw in handle:
-            line = raw.strip()
-            if not line or line.startswith(("#", ";")):
-                continue
-            line = line.removeprefix("export ").strip()
-            name, sep, value = line.partition("=")
-            if not sep:
-                continue
-            value = value.strip()
-            if value[:1] in ("'", '"'):
-                value = " ".join(shlex.split(value))
-            values[name.strip()] = value
-    return values
+    """The env file as systemd's EnvironmentFile= reads it (the file gunicorn and Celery get)."""
+    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+        env, _ignored = systemd_env.parse(handle.read())
+    return env
 
 
 FIRST_INSTALL = (
@@ -459,7 +447,7 @@ def main():
     if params["env_file"]:
         try:
             os.environ.update(read_env_file(params["env_file"]))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             module.fail_json(msg=f"env_file {params['env_file']}: {exc}")
     os.environ.update({str(k): str(v) for k, v in params["environment"].items()})
     if params["settings"]:

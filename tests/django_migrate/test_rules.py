@@ -6,6 +6,8 @@ Each test migrates its own fresh database to the "old release" with Django's own
 
 import pytest
 
+from plugins.module_utils.systemd_env import assignment
+
 from .helpers import columns, nullable, run_module
 
 
@@ -114,10 +116,11 @@ def test_destructive_migrations_are_deferred_relaxed_in_pre_and_dropped_in_post(
 def test_the_three_marker_styles_and_a_dependent_of_post(cases, tmp_path):
     apps = ["markers"]
     cases.baseline(apps, "markers:0001_initial")
-    # This test passes the database settings through env_file instead of environment.
+    # This test passes the database settings through env_file instead of environment, written as the
+    # django_app role writes the release's env file (which systemd reads).
     env_file = tmp_path / "release.env"
     env_file.write_text(
-        "# the release's environment file\n" + "".join(f"export {k}='{v}'\n" for k, v in cases.env(apps).items())
+        "# the release's environment file\n" + "".join(f"{assignment(k, v)}\n" for k, v in cases.env(apps).items())
     )
     args = cases.args(apps, "pre")
     args.pop("environment")

@@ -1,5 +1,6 @@
 """The request path end to end, from this machine through ports published on 127.0.0.1."""
 
+import base64
 import gzip
 import json
 import re
@@ -33,6 +34,13 @@ def get(port, path, headers=None, data=None, timeout=10):
 
 def host(kind, release):
     return testinfra.get_host(f"docker://web-{kind}-{release}")
+
+
+def environ(app, unit):
+    """The environment of a unit's main process, exactly (values may hold newlines)."""
+    pid = app.check_output(f"systemctl show -p MainPID --value {unit}")
+    raw = base64.b64decode(app.check_output(f"base64 -w0 /proc/{pid}/environ"))
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
 def gateway(release):
@@ -140,10 +148,12 @@ def test_every_app_process_runs_with_the_settings_module(release):
     """The Celery worker too: a project's Celery app falls back to its own default settings without it."""
     app = host("app", release)
     for unit in ("example-gunicorn.service", "example-celery.service"):
-        pid = app.check_output(f"systemctl show -p MainPID --value {unit}")
-        environ = app.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
-        assert "DJANGO_SETTINGS_MODULE=example.settings" in environ, unit
-        assert "STATIC_ROOT=/srv/example/current/static" in environ, unit
+        env = environ(app, unit)
+        assert env["DJANGO_SETTINGS_MODULE"] == "example.settings", unit
+        assert env["STATIC_ROOT"] == "/srv/example/current/static", unit
+        # A value with quotes, a dollar, backticks, a backslash, non-ASCII text and a newline (a PEM key
+        # has newlines) reaches the process exactly as the inventory wrote it.
+        assert env["WEB_PROBE_TEXT"] == 'Café "Zürich" $HOME `date` back\\slash\nsecond line', unit
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -257,19 +267,14 @@ def test_no_secret_in_the_journal_or_on_a_command_line(release, kind):
 def test_management_commands_get_the_environment_of_gunicorn(release):
     """bin/manage (as the app user) sees every variable of the env file with gunicorn's value."""
     app = host("app", release)
-    pid = app.check_output("systemctl show -p MainPID --value example-gunicorn.service")
-    gunicorn = dict(
-        line.split("=", 1)
-        for line in app.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
-        if "=" in line
-    )
+    gunicorn = environ(app, "example-gunicorn.service")
     dump = "import json, os; print(json.dumps(dict(os.environ)))"
     # The last line: Django 5.2's shell first says how many objects it imported.
     out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", dump)
     manage = json.loads(out.splitlines()[-1])
-    names = [line.split("=", 1)[0] for line in app.file("/srv/example/shared/env").content_string.splitlines()]
-    names = [name for name in names if name and not name.startswith("#")]
+    names = re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=", app.file("/srv/example/shared/env").content_string, re.M)
     assert "DJANGO_SECRET_KEY" in names
+    assert "WEB_PROBE_TEXT" in names
     for name in names:
         assert manage.get(name) == gunicorn.get(name), name
 
