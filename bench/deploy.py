@@ -2,9 +2,9 @@
 """The deploy benchmark (`make bench-deploy`): 1.0.0 -> 2.0.0 twice under the same load.
 
 Needs the `rolling` scenario's hosts converged at 1.0.0 (`make bench-deploy` does that first).
-Run A is playbooks/deploy.yml; then the database is put back to its 1.0.0 state and every host
-back on 1.0.0; run B is the naive order (bench/naive_deploy.yml: every migration first,
-then every host restarted at once). For each it prints requests, failed requests (by status),
+Run A is playbooks/deploy.yml (then, without load, the same deploy again: the no-op re-run's
+seconds); then the database is put back to its 1.0.0 state and every host back on 1.0.0; run B is
+the naive order (bench/naive_deploy.yml: every migration first, then every host restarted at once). For each it prints requests, failed requests (by status),
 p50/p99 latency before and during the deploy, the deploy's seconds and each host's switch
 seconds. A benchmark, not a test: it asserts nothing and always prints what it saw.
 
@@ -27,12 +27,14 @@ from tests import rolling_bed as bed
 
 BEFORE_SECONDS = 15
 AFTER_SECONDS = 5
+# The benchmark's load (the suite's stories load 20 requests/s, to leave the cores to the deploys).
+RATE = 40
 # In the database container, not on this machine.
 DUMP = "/var/lib/postgresql/bench-app-1.0.0.dump"
 
 
 def run_under_load(label: str, playbook: str, extra_vars: dict) -> dict:
-    with bed.Load() as load:
+    with bed.Load(rate=RATE) as load:
         time.sleep(BEFORE_SECONDS)
         start = load.results.now()
         load.results.mark(f"{label} starts")
@@ -101,6 +103,9 @@ def main() -> int:
         sys.exit(f"the rolling hosts must serve 1.0.0 first (make bench-deploy converges them): {bed.versions()}")
     bed.docker("exec", bed.DB, "sh", "-c", f"runuser -u postgres -- pg_dump --format=custom app > {DUMP}")
     results = [run_under_load("deploy.yml 1.0.0 -> 2.0.0", "deploy.yml", bed.deploy_vars("2.0.0"))]
+    rerun = bed.deploy("2.0.0")
+    noop = f"deploy.yml 2.0.0 again (a no-op re-run, no load): {rerun.seconds} s, rc {rerun.rc}"
+    print(noop, flush=True)
     reset_to_1_0_0()
     results.append(
         run_under_load(
@@ -112,6 +117,7 @@ def main() -> int:
     print()
     for figures in results:
         print(line(figures))
+    print(noop)
     output = bed.WORK / "bench-deploy.json"
     output.write_text(plot.dumps(results))
     print(f"\nfigures as JSON: {output}")
