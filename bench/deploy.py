@@ -4,9 +4,10 @@
 Needs the `rolling` scenario's hosts converged at 1.0.0 (`make bench-deploy` does that first).
 Run A is playbooks/deploy.yml (then, without load, the same deploy again: the no-op re-run's
 seconds); then the database is put back to its 1.0.0 state and every host back on 1.0.0; run B is
-the naive order (bench/naive_deploy.yml: every migration first, then every host restarted at once). For each it prints requests, failed requests (by status),
-p50/p99 latency before and during the deploy, the deploy's seconds and each host's switch
-seconds. A benchmark, not a test: it asserts nothing and always prints what it saw.
+the naive order (bench/naive_deploy.yml: every migration first, then every host restarted at once).
+For each it prints requests, failed requests (by status), p50/p99 latency before and during the
+deploy, the deploy's seconds and each host's switch seconds. A benchmark, not a test: it asserts
+nothing and always prints what it saw.
 
 It writes the figures as JSON (.cache/molecule-rolling/bench-deploy.json: per run the figures
 above, the deploy's JSON summary and a compact timeline of every request) and draws them
