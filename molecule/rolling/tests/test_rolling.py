@@ -178,6 +178,24 @@ def test_rollback_returns_every_host_to_the_previous_release_with_zero_failed_re
     assert "requested_at" not in bed.columns("airports_distance"), "rollback reversed a migration unasked"
 
 
+def test_3_0_4_refused_by_the_preflight_leaves_every_host():
+    """DM001 refuses 3.0.4 before any host serves it; the release it installed must not stay behind
+    (a fixed build of the same version would meet it, and it would take a keep-5 slot)."""
+    run = bed.deploy("3.0.4")
+    bed.report("deploy 3.0.4 (refused by the preflight)", run=run)
+    assert run.rc != 0
+    failure = " ".join(run.summary["failures"])
+    assert "preflight and pre-deploy migrations failed" in failure, run.tail()
+    assert "[DM001]" in failure, failure
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        assert not bed.exists(host, "/srv/example/releases/3.0.4"), f"3.0.4 stayed installed on {host}"
+        assert bed.exists(host, "/srv/example/releases/3.0.1")
+    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    columns = bed.columns("airports_airport")
+    assert "country" in columns
+    assert "region" not in columns, "the refused migration ran"
+
+
 def test_a_rollback_across_a_dropped_column_is_refused_then_reverses_first_with_zero_failed_requests():
     """3.0.1 dropped airports_distance.requested_at (post-deploy), which 2.0.0's models have. A rollback
     to 2.0.0 is refused before any host switches, naming the column and the migration to reverse to;
@@ -210,24 +228,6 @@ def test_a_rollback_across_a_dropped_column_is_refused_then_reverses_first_with_
     reversal_ended = run.summary["migrations"]["reverse"]["finished"]
     assert all(h["switch_started"] >= reversal_ended for h in run.summary["hosts"].values() if h["switch_started"])
     assert "requested_at" in bed.columns("airports_distance")
-
-
-def test_3_0_4_refused_by_the_preflight_leaves_every_host():
-    """DM001 refuses 3.0.4 before any host serves it; the release it installed must not stay behind
-    (a fixed build of the same version would meet it, and it would take a keep-5 slot)."""
-    run = bed.deploy("3.0.4")
-    bed.report("deploy 3.0.4 (refused by the preflight)", run=run)
-    assert run.rc != 0
-    failure = " ".join(run.summary["failures"])
-    assert "preflight and pre-deploy migrations failed" in failure, run.tail()
-    assert "[DM001]" in failure, failure
-    for host in bed.APP_HOSTS + bed.WORKERS:
-        assert not bed.exists(host, "/srv/example/releases/3.0.4"), f"3.0.4 stayed installed on {host}"
-        assert bed.exists(host, "/srv/example/releases/3.0.1")
-    assert bed.versions() == {host: "2.0.0" for host in bed.APP_HOSTS}
-    columns = bed.columns("airports_airport")
-    assert "country" in columns
-    assert "region" not in columns, "the refused migration ran"
 
 
 def test_3_0_0_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes_are_then_refused():
