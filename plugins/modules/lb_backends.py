@@ -148,16 +148,19 @@ def write(path: str, text: str) -> None:
     os.replace(temporary, path)
 
 
-def plan(directory: str, backends: list[str], drained: list[str]) -> tuple[dict, dict]:
-    """-> ({path: new text} to write, {path: old text} to remove)."""
+def current_files(directory: str) -> dict[str, str]:
+    """{path: text} of every .conf file in the directory now (read once per run)."""
+    if not os.path.isdir(directory):
+        return {}
+    paths = [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if name.endswith(".conf")]
+    return {path: read(path) for path in paths}
+
+
+def plan(directory: str, current: dict, backends: list[str], drained: list[str]) -> tuple[dict, dict]:
+    """-> ({path: new text} to write, {path: old text} to remove), from the files there now."""
     wanted = {os.path.join(directory, file_name(b)): content(b, b in drained) for b in backends}
-    to_write = {path: text for path, text in wanted.items() if read(path) != text}
-    present = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-    to_remove = {
-        os.path.join(directory, name): read(os.path.join(directory, name))
-        for name in present
-        if name.endswith(".conf") and os.path.join(directory, name) not in wanted
-    }
+    to_write = {path: text for path, text in wanted.items() if current.get(path) != text}
+    to_remove = {path: text for path, text in current.items() if path not in wanted}
     return to_write, to_remove
 
 
@@ -225,12 +228,15 @@ def main():
     if bad:
         module.fail_json(msg=f"backends must be address:port, got {', '.join(bad)}")
 
+    current = current_files(directory)
     kept_down = []
     if module.params["keep_down"]:
         kept_down = [
-            b for b in backends if b not in drained and " down;" in (read(os.path.join(directory, file_name(b))) or "")
+            b
+            for b in backends
+            if b not in drained and " down;" in (current.get(os.path.join(directory, file_name(b))) or "")
         ]
-    to_write, to_remove = plan(directory, backends, drained + kept_down)
+    to_write, to_remove = plan(directory, current, backends, drained + kept_down)
     result = {
         "changed": bool(to_write or to_remove),
         "written": sorted(to_write),
@@ -244,7 +250,7 @@ def main():
         module.exit_json(**result)
 
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    before = {path: read(path) for path in to_write}
+    before = {path: current.get(path) for path in to_write}
     for path, text in to_write.items():
         write(path, text)
     for path in to_remove:
