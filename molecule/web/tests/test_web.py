@@ -1,35 +1,83 @@
-"""The request path end to end, from this machine through ports published on 127.0.0.1."""
+"""The request path end to end, from this machine through ports published on 127.0.0.1.
+
+The lbs serve HTTPS for the name web-site with a certificate from pebble (the ACME test CA on
+web-acme); every HTTPS request here verifies it against pebble's root, as a browser would."""
 
 import base64
+import functools
 import gzip
+import http.client
 import json
+import os
 import re
+import socket
+import ssl
 import subprocess
+import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import testinfra
 import yaml
 
+SITE = "web-site"
 RELEASES = {
-    "debian12": {"lb": 18112, "app": 18212},
-    "debian13": {"lb": 18113, "app": 18213},
+    "debian12": {"lb": 18412, "lb_http": 18112, "app": 18212},
+    "debian13": {"lb": 18413, "lb_http": 18113, "app": 18213},
 }
+HTTPS_PORTS = {ports["lb"] for ports in RELEASES.values()}
 
 testinfra_hosts = ["web-app-debian12"]
 
 
-def get(port, path, headers=None, data=None, timeout=10):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers or {})
+@functools.cache
+def acme_root():
+    """pebble's root CA (it makes a new one each time it starts), from its management API."""
+    # On web-acme itself, over loopback: pebble's API certificate is the throwaway one of prepare.yml.
+    script = (
+        "import ssl, urllib.request; c = ssl.create_default_context(); "
+        "c.check_hostname = False; c.verify_mode = ssl.CERT_NONE; "
+        "print(urllib.request.urlopen('https://127.0.0.1:15000/roots/0', context=c).read().decode())"
+    )
+    return testinfra.get_host("docker://web-acme").check_output(f"python3 -c {json.dumps(script)}")
+
+
+def tls_context(**versions):
+    context = ssl.create_default_context(cadata=acme_root())
+    for name, value in versions.items():
+        setattr(context, name, value)
+    return context
+
+
+class SiteConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1:port that asks for and verifies the name web-site (SNI and certificate)."""
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=SITE)
+
+
+def fetch(port, path, headers=None, data=None, timeout=10, method=None):
+    """One request, redirects not followed: (status, headers as a message, body). The lbs' HTTPS port
+    is asked for web-site; the others over plain HTTP."""
+    headers = {"Host": SITE, **(headers or {})} if port in HTTPS_PORTS else dict(headers or {})
+    if port in HTTPS_PORTS:
+        connection = SiteConnection("127.0.0.1", port, timeout=timeout, context=tls_context())
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - always http://127.0.0.1
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        connection.request(method or ("POST" if data is not None else "GET"), path, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.msg, response.read()
+    finally:
+        connection.close()
+
+
+def get(port, path, headers=None, data=None, timeout=10):
+    status, message, body = fetch(port, path, headers, data, timeout)
+    return status, dict(message), body
 
 
 def host(kind, release):
@@ -65,24 +113,29 @@ def test_healthz_reports_the_version(release):
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_whoami_sees_this_machine_even_with_forged_headers(release):
+    """Through the lb's HTTPS: Django sees this machine's address and https, whatever the client claims."""
     port = RELEASES[release]["lb"]
     _, _, plain = get(port, "/whoami")
     _, _, forged = get(port, "/whoami", {"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"})
-    _, _, proto = get(port, "/whoami", {"X-Forwarded-Proto": "https"})
+    _, _, proto = get(port, "/whoami", {"X-Forwarded-Proto": "http"})
     plain, forged, proto = json.loads(plain), json.loads(forged), json.loads(proto)
     assert plain["remote_addr"] == gateway(release)
     assert forged["remote_addr"] == plain["remote_addr"]
-    assert plain["is_secure"] is False
-    assert proto["is_secure"] is False
+    assert plain["is_secure"] is True
+    assert proto["is_secure"] is True
 
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_app_host_ignores_forged_headers_from_others(release):
-    """Straight to the app host's nginx (not from the lb): its own headers are not trusted."""
-    _, _, body = get(RELEASES[release]["app"], "/whoami", {"X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https"})
-    who = json.loads(body)
-    assert who["remote_addr"] != "6.6.6.6"
-    assert who["is_secure"] is False
+    """Straight to the app host's nginx (not from the lb): its own headers are not trusted. Django sees
+    plain HTTP (so its SSL redirect answers), and nginx logs this machine's address, not the forged one."""
+    probe = f"/whoami?probe={time.time_ns()}"
+    status, headers, _ = get(RELEASES[release]["app"], probe, {"X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https"})
+    assert status == 301
+    assert headers["Location"].startswith("https://")
+    logged = host("app", release).check_output(f"grep -F {probe} /var/log/nginx/access.log")
+    assert logged.startswith(gateway(release) + " via ")
+    assert "6.6.6.6" not in logged
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -194,7 +247,8 @@ def test_processes_run_as_the_app_user_and_the_socket_is_0660(release):
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_restart_under_load_loses_no_request(release):
-    """About 2,000 requests in about 20 seconds against the app host; gunicorn restarts twice."""
+    """About 2,000 requests in about 20 seconds against the app host; gunicorn restarts twice. /healthz
+    (exempt from the SSL redirect: plain HTTP to the app host is not the client's path) answers 200."""
     port = RELEASES[release]["app"]
     app = host("app", release)
     sent, failed = 0, []
@@ -210,7 +264,7 @@ def test_restart_under_load_loses_no_request(release):
     while sent < 2000 and time.monotonic() < stop:
         sent += 1
         try:
-            status, _, _ = get(port, "/whoami", timeout=15)
+            status, _, _ = get(port, "/healthz", timeout=15)
             if status != 200:
                 failed.append(status)
         except OSError as error:
@@ -226,9 +280,7 @@ def test_restart_under_load_loses_no_request(release):
 @pytest.mark.parametrize("kind", ["lb", "app"])
 def test_security_headers_once_and_no_server_version(release, kind):
     for path in ("/whoami", "/static/airports/app.css"):
-        request = urllib.request.Request(f"http://127.0.0.1:{RELEASES[release][kind]}{path}")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - always http://127.0.0.1
-            headers = response.headers
+        _, headers, _ = fetch(RELEASES[release][kind], path)
         assert headers.get_all("X-Content-Type-Options") == ["nosniff"], path
         assert headers.get_all("X-Frame-Options") == ["DENY"], path
         assert headers.get_all("Referrer-Policy") == ["same-origin"], path
@@ -322,3 +374,163 @@ def test_nginx_serves_what_the_release_settings_name(release):
         assert status in (400, 404)
     finally:
         app.run("rm -f /srv/example/shared/media/probe.txt")
+
+
+def served_certificate(port, context=None):
+    """The certificate the lb serves for web-site, verified against pebble's root: (DER, the dict of
+    SSLSocket.getpeercert(), the TLS version). Raises ssl.SSLError when the handshake fails."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with (context or tls_context()).wrap_socket(raw, server_hostname=SITE) as tls:
+            return tls.getpeercert(binary_form=True), tls.getpeercert(), tls.version()
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_https_certificate_comes_from_the_acme_ca(release):
+    _, certificate, version = served_certificate(RELEASES[release]["lb"])
+    issuer = dict(pair[0] for pair in certificate["issuer"])
+    assert issuer["commonName"].startswith("Pebble Intermediate CA")
+    assert ("DNS", SITE) in certificate["subjectAltName"]
+    assert version == "TLSv1.3"
+    lb = host("lb", release)
+    assert lb.service("certbot.timer").is_enabled
+    assert lb.service("certbot.timer").is_running
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_only_tls_1_2_and_1_3(release):
+    port = RELEASES[release]["lb"]
+    _, _, version = served_certificate(port, tls_context(maximum_version=ssl.TLSVersion.TLSv1_2))
+    assert version == "TLSv1.2"
+    # The client offers TLS 1.1 and nothing newer (its own floor lowered): the lb refuses the handshake.
+    old = tls_context(minimum_version=ssl.TLSVersion.TLSv1_1, maximum_version=ssl.TLSVersion.TLSv1_1)
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with pytest.raises(ssl.SSLError) as refused:
+        served_certificate(port, old)
+    assert "NO_PROTOCOLS_AVAILABLE" not in str(refused.value), "the client did not offer TLS 1.1 at all"
+    print(f"{release}: TLS 1.1 refused: {refused.value}")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_http_redirects_to_https_except_the_challenge_path(release):
+    port = RELEASES[release]["lb_http"]
+    status, headers, _ = fetch(port, "/whoami?x=1", {"Host": SITE})
+    assert status == 301
+    assert headers["Location"] == f"https://{SITE}/whoami?x=1"
+    assert headers.get("Strict-Transport-Security") is None
+    status, _, _ = fetch(port, "/.well-known/acme-challenge/no-such-token", {"Host": SITE})
+    assert status == 404
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_one_hsts_header_the_lbs(release):
+    """Django sends its own (max-age=31536000; includeSubDomains; preload): the lb's replaces it."""
+    _, headers, _ = fetch(RELEASES[release]["lb"], "/whoami")
+    assert headers.get_all("Strict-Transport-Security") == ["max-age=31536000"]
+
+
+def test_a_challenge_is_answered_by_whichever_lb_the_ca_reaches():
+    """The CA may reach either lb for web-site: a token only web-lb-debian12 holds is answered by
+    web-lb-debian13 too (fetched from its peer once), and a token no lb holds is a 404 from both."""
+    token = f"probe-{time.time_ns()}"
+    holder = host("lb", "debian12")
+    challenges = "/var/lib/djangoops/acme/.well-known/acme-challenge"
+    holder.run_expect([0], f"mkdir -p {challenges} && echo {token}.key > {challenges}/{token}")
+    try:
+        for release in RELEASES:
+            status, _, body = fetch(
+                RELEASES[release]["lb_http"], f"/.well-known/acme-challenge/{token}", {"Host": SITE}
+            )
+            assert (status, body) == (200, f"{token}.key\n".encode()), release
+        # Asked as a peer, an lb answers from its own webroot only (no loop between peers).
+        status, _, _ = fetch(
+            RELEASES["debian13"]["lb_http"],
+            f"/.well-known/acme-challenge/{token}",
+            {"Host": SITE, "X-Djangoops-Acme-Peer": "1"},
+        )
+        assert status == 404
+    finally:
+        holder.run(f"rm -f {challenges}/{token}")
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_certbot_timer_renews_and_nginx_serves_the_new_certificate(release):
+    """The unit certbot.timer starts renews through the real ACME flow (renew_before_expiry is longer
+    than pebble's certificates live), and its deploy hook reloads nginx: the new certificate is served
+    by the same nginx master, without a request failing."""
+    lb = host("lb", release)
+    port = RELEASES[release]["lb"]
+    before, _, _ = served_certificate(port)
+    master = lb.check_output("systemctl show -p MainPID --value nginx")
+    lb.run_expect([0], "systemctl start certbot.service")
+    deadline = time.monotonic() + 30
+    after = before
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after, _, _ = served_certificate(port)
+    assert after != before, "nginx still serves the certificate from before the renewal"
+    assert lb.check_output("systemctl show -p MainPID --value nginx") == master
+    assert lb.check_output("systemctl show -p Result --value certbot.service") == "success"
+    status, _, _ = get(port, "/healthz")
+    assert status == 200
+
+
+def local_ca(directory):
+    """A throwaway CA and a certificate for web-site from it (tools/local_ca.py): the vault path."""
+    tool = Path(__file__).parents[3] / "tools" / "local_ca.py"
+    argv = [
+        sys.executable,
+        str(tool),
+        f"--dir={directory}",
+        f"--name={SITE}",
+        "--days=2",
+        "--subject=djangoops web test CA",
+    ]
+    subprocess.run(argv, check=True)
+    return {name: (directory / name).read_text() for name in ("ca.crt", "site.crt", "site.key")}
+
+
+def provision_lb(release, extra=None, tmp_path=None):
+    """converge.yml (site.yml) again, on one lb only, with extra variables from a file; its output."""
+    inventory, scenario = os.environ.get("MOLECULE_INVENTORY_FILE"), os.environ.get("MOLECULE_SCENARIO_DIRECTORY")
+    if not inventory or not scenario:
+        pytest.skip("needs molecule's inventory (run by molecule verify)")
+    argv = ["ansible-playbook", f"--inventory={os.path.dirname(inventory)}", f"--limit=web-lb-{release}"]
+    if extra:
+        path = tmp_path / "extra.json"
+        path.write_text(json.dumps(extra))
+        argv.append(f"--extra-vars=@{path}")
+    run = subprocess.run([*argv, os.path.join(scenario, "converge.yml")], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return run.stdout + run.stderr
+
+
+def test_certificate_from_the_vault_then_back_to_acme(tmp_path):
+    """web-lb-debian13 switched to nginx_lb_tls: files (certificate and key as the vault gives them):
+    it serves that certificate, the key is 0600 and in no output; switched back to acme, it serves
+    its ACME certificate again without asking the CA for another."""
+    release, port = "debian13", RELEASES["debian13"]["lb"]
+    lb = host("lb", release)
+    pem = local_ca(tmp_path)
+    issued = lb.check_output("ls /etc/letsencrypt/archive/djangoops-lb/")
+    output = provision_lb(
+        release,
+        {
+            "nginx_lb_tls": "files",
+            "nginx_lb_tls_certificate": pem["site.crt"],
+            "nginx_lb_tls_certificate_key": pem["site.key"],
+        },
+        tmp_path,
+    )
+    assert "PRIVATE KEY" not in output
+    context = ssl.create_default_context(cadata=pem["ca.crt"])
+    _, certificate, _ = served_certificate(port, context)
+    assert dict(pair[0] for pair in certificate["issuer"])["commonName"] == "djangoops web test CA"
+    key = lb.file("/etc/nginx/djangoops/tls/lb.key")
+    assert (key.mode, key.user) == (0o600, "root")
+    status, _, _ = fetch(RELEASES[release]["lb_http"], "/.well-known/acme-challenge/x", {"Host": SITE})
+    assert status == 301, "without ACME, port 80 only redirects"
+
+    provision_lb(release)
+    _, certificate, _ = served_certificate(port)
+    assert dict(pair[0] for pair in certificate["issuer"])["commonName"].startswith("Pebble Intermediate CA")
+    assert lb.check_output("ls /etc/letsencrypt/archive/djangoops-lb/") == issued
