@@ -534,3 +534,47 @@ def test_certificate_from_the_vault_then_back_to_acme(tmp_path):
     _, certificate, _ = served_certificate(port)
     assert dict(pair[0] for pair in certificate["issuer"])["commonName"].startswith("Pebble Intermediate CA")
     assert lb.check_output("ls /etc/letsencrypt/archive/djangoops-lb/") == issued
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_app_reaches_postgresql_over_verified_tls(release):
+    """Django's own connection (DATABASE_URL ...?sslmode=verify-full&sslrootcert=/etc/djangoops/ca.crt)
+    is encrypted, and libpq checked the server's certificate against the collection's CA and its name."""
+    app = host("app", release)
+    probe = (
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()'); "
+        "o = connection.settings_dict['OPTIONS']; print(c.fetchone(), o.get('sslmode'), o.get('sslrootcert'))"
+    )
+    out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", probe).splitlines()[-1]
+    assert out == "(True, 'TLSv1.3') verify-full /etc/djangoops/ca.crt", out
+    server = host("db", release).check_output(
+        "openssl x509 -in /etc/postgresql/djangoops-tls/server.crt -noout -ext subjectAltName"
+    )
+    assert f"DNS:web-db-{release}" in server
+    key = host("db", release).file("/etc/postgresql/djangoops-tls/server.key")
+    assert (key.user, key.mode) == ("postgres", 0o600)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_postgresql_refuses_other_hosts_without_tls(release):
+    """From the app host without TLS: no pg_hba.conf line admits it (refused before any password).
+    And verify-full means something: against the system's CAs instead of the collection's, libpq
+    refuses the server's certificate."""
+    app = host("app", release)
+    script = (
+        "import psycopg, sys\n"
+        "try:\n"
+        f"    psycopg.connect('host=web-db-{release} dbname=app user=app connect_timeout=5 ' + sys.argv[1])\n"
+        "except psycopg.OperationalError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    python = "/srv/example/current/venv/bin/python"
+    plain = app.check_output(f"{python} -c %s %s", script, "sslmode=disable")
+    assert plain.startswith("refused:"), plain
+    assert "no encryption" in plain, plain
+    foreign = app.check_output(
+        f"{python} -c %s %s", script, "sslmode=verify-full sslrootcert=/etc/ssl/certs/ca-certificates.crt"
+    )
+    assert foreign.startswith("refused:"), foreign
+    assert "certificate verify failed" in foreign, foreign

@@ -35,6 +35,30 @@ INSTALL_TASK = "Install the PostgreSQL packages"
             id="settings-clash",
         ),
         pytest.param(
+            {"postgresql_settings": {"SSL": "off"}},
+            "postgresql_settings sets ssl, which the role sets from its own variables",
+            id="settings-clash-any-case",
+        ),
+        pytest.param(
+            {
+                "postgresql_hba_entries": [
+                    {"database": "app", "user": "app\nhost all all 0.0.0.0/0 trust", "address": "10.0.0.0/24"}
+                ]
+            },
+            "has a field pg_hba.conf would not read as one column",
+            id="hba-newline-adds-a-line",
+        ),
+        pytest.param(
+            {"postgresql_hba_entries": [{"database": "app", "user": "app", "address": "10.0.0.0/24 trust"}]},
+            "has a field pg_hba.conf would not read as one column",
+            id="hba-address-adds-a-column",
+        ),
+        pytest.param(
+            {"postgresql_tls_names": ["db.example.com", "bad name"]},
+            "postgresql_tls_names must name the server's host names and addresses",
+            id="tls-name-with-space",
+        ),
+        pytest.param(
             {"postgresql_users": [GOOD_USER, GOOD_USER]},
             "postgresql_users: role names appear more than once: app",
             id="duplicate-user",
