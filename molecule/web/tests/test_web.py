@@ -4,6 +4,7 @@ The lbs serve HTTPS for the name web-site with a certificate from pebble (the AC
 web-acme); every HTTPS request here verifies it against pebble's root, as a browser would."""
 
 import base64
+import concurrent.futures
 import functools
 import gzip
 import http.client
@@ -578,3 +579,45 @@ def test_postgresql_refuses_other_hosts_without_tls(release):
     )
     assert foreign.startswith("refused:"), foreign
     assert "certificate verify failed" in foreign, foreign
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_app_units_are_sandboxed(release):
+    """systemd-analyze security rates gunicorn and the Celery worker "OK" (4.5 or less) while the other
+    tests of this module use them; outside the media root their file system is read-only."""
+    app = host("app", release)
+    for unit in ("example-gunicorn.service", "example-celery.service"):
+        rating = app.check_output(f"systemd-analyze security {unit} --no-pager").splitlines()[-1]
+        exposure = float(re.search(r"level for \S+: ([0-9.]+)", rating)[1])
+        print(f"{release}: {unit}: {exposure}")
+        assert exposure <= 4.5, rating
+    pid = app.check_output("systemctl show -p MainPID --value example-gunicorn.service")
+    mounts = app.check_output(f"cat /proc/{pid}/mountinfo")
+    assert re.search(r" /srv/example/shared/media rw[ ,]", mounts), "the media root is not writable"
+    assert re.search(r" / ro[ ,]", mounts), "the root file system is writable"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_lb_limits_each_clients_rate(release):
+    """nginx_lb_rate_limit 20r/s with a burst of 20: 60 requests at once (30 connections side by side)
+    get 429 beyond the burst, and a second later the client is served again."""
+    port = RELEASES[release]["lb"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(lambda _: fetch(port, "/whoami")[0], range(60)))
+    print(f"{release}: 60 requests at once: {statuses.count(200)} answered, {statuses.count(429)} refused with 429")
+    assert set(statuses) == {200, 429}
+    assert statuses.count(200) >= 21
+    time.sleep(1.5)
+    assert fetch(port, "/whoami")[0] == 200
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_slow_client_is_dropped(release):
+    """A client that sends half a request and stalls holds its connection only client_header_timeout (3 s)."""
+    began = time.monotonic()
+    with socket.create_connection(("127.0.0.1", RELEASES[release]["lb_http"]), timeout=20) as slow:
+        slow.sendall(b"GET / HTTP/1.1\r\nHost: web-site\r\n")
+        assert slow.recv(1024) == b""
+    held = time.monotonic() - began
+    print(f"{release}: a stalled request held its connection {held:.1f} s")
+    assert 2.5 <= held <= 8
