@@ -621,3 +621,33 @@ def test_a_slow_client_is_dropped(release):
     held = time.monotonic() - began
     print(f"{release}: a stalled request held its connection {held:.1f} s")
     assert 2.5 <= held <= 8
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_app_reaches_redis_over_verified_tls_only(release):
+    """Django's cache talks to Redis over TLS (rediss://, the certificate checked against the collection's
+    CA); a plain connection from the app host gets no answer, and the system's CAs do not verify Redis."""
+    app = host("app", release)
+    probe = (
+        "from django.core.cache import cache; cache.set('tls-probe', 'ok'); "
+        "pool = cache._cache.get_client().connection_pool; "
+        "print(cache.get('tls-probe'), pool.connection_class.__name__, pool.connection_kwargs.get('ssl_cert_reqs'))"
+    )
+    out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", probe).splitlines()[-1]
+    assert out == "ok SSLConnection required", out
+    script = (
+        "import json, redis, sys\n"
+        "try:\n"
+        f"    redis.Redis(host='web-db-{release}', port=6379, socket_timeout=5, **json.loads(sys.argv[1])).ping()\n"
+        "    print('answered')\n"
+        "except redis.exceptions.RedisError as error:\n"
+        "    print('refused:', type(error).__name__, error)\n"
+    )
+    python = "/srv/example/current/venv/bin/python"
+    plain = app.check_output(f"{python} -c %s %s", script, "{}")
+    assert plain.startswith("refused:"), plain
+    foreign = app.check_output(
+        f"{python} -c %s %s", script, '{"ssl": true, "ssl_ca_certs": "/etc/ssl/certs/ca-certificates.crt"}'
+    )
+    assert foreign.startswith("refused:"), foreign
+    assert "certificate verify failed" in foreign, foreign

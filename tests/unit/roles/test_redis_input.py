@@ -76,6 +76,16 @@ INSTALL_TASK = "Install the Redis packages"
             id="settings-clash",
         ),
         pytest.param(
+            {**PASSWORD, "redis_settings": {"TLS-PORT": 0}},
+            "redis_settings sets tls-port, which the role owns (set redis_tls and redis_port instead).",
+            id="settings-clash-tls",
+        ),
+        pytest.param(
+            {**PASSWORD, "redis_tls": True, "redis_tls_names": ["db1", "db1 tls-auth-clients no"]},
+            "redis_tls_names must name the server's host names and addresses",
+            id="tls-name-with-space",
+        ),
+        pytest.param(
             {**PASSWORD, "redis_settings": {"notify-keyspace-events": "Ex\nuser evil on nopass +@all"}},
             "redis_settings: the value of notify-keyspace-events spans lines",
             id="settings-multiline",
