@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, os.environ.get("MOLECULE_PROJECT_DIRECTORY", str(Path(__file__).resolve().parents[3])))
 
 from tests import project_bed as bed
+from tests import secrets_probe
 
 WORKER_UNIT = f"{bed.APP}-celery.service"
 
@@ -94,8 +97,27 @@ def test_1_0_0_serves_its_pages_and_static_files_through_the_lb():
         assert bed.request("GET", "/", port=bed.published(host, 8080))[0] == 200, host
 
 
+def inventory_secrets():
+    """Every secret value of the scenario's inventory (molecule.yml): passwords, the secret key, the cookie."""
+    group_vars = yaml.safe_load(bed.SCENARIO.read_text())["provisioner"]["inventory"]["group_vars"]
+    secrets = {name: value for name, value in group_vars["all"].items() if name.endswith("_password")}
+    secrets["DJANGO_SECRET_KEY"] = group_vars["all"]["django_app_env"]["DJANGO_SECRET_KEY"]
+    cookie = group_vars["rabbitmq"].get("rabbitmq_erlang_cookie")
+    if cookie:
+        secrets["rabbitmq_erlang_cookie"] = cookie
+    return secrets
+
+
+EVERY_HOST = [platform["name"] for platform in bed.platforms()]
+SEEN = {}
+
+
 def test_1_1_0_expand_rolls_out_with_zero_failed_requests():
-    load, run = under_load("deploy 1.0.0 -> 1.1.0 (expand) under load", lambda: bed.deploy("1.1.0"))
+    # Every command line of every host during the deploy, for the secret search below.
+    with secrets_probe.CommandLines(EVERY_HOST) as seen:
+        load, run = under_load("deploy 1.0.0 -> 1.1.0 (expand) under load", lambda: bed.deploy("1.1.0"))
+    SEEN.update(seen.lines)
+    SEEN["the deploy's output"] = run.output
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
     assert_every_host_runs("1.1.0")
@@ -106,6 +128,19 @@ def test_1_1_0_expand_rolls_out_with_zero_failed_requests():
     assert status == 200
     assert b'"stock":0' in products
     assert b'"legacy_code"' not in products
+
+
+def test_no_secret_in_any_journal_command_line_or_the_deploys_output():
+    """After site.yml and two deploys (the first install ran migrate, collectstatic and the project's
+    commands through sudo): no vault value in any host's journal (sudo's lines among them), in any
+    command line seen on any host while 1.1.0 deployed, or in the deploy's own output."""
+    secrets = inventory_secrets()
+    assert SEEN, "the 1.1.0 deploy did not run with the command line sampler"
+    assert any("gunicorn" in lines for lines in SEEN.values()), "the sampler saw no gunicorn"
+    for where, text in SEEN.items():
+        assert secrets_probe.leaked(text, secrets) == [], f"{where} (command lines during the deploy, or its output)"
+    for host in EVERY_HOST:
+        assert secrets_probe.leaked(secrets_probe.journal(host), secrets) == [], f"journal of {host}"
 
 
 def test_1_2_0_contract_drops_the_column_after_every_host_runs_it_with_zero_failed_requests():

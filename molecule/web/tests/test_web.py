@@ -300,7 +300,7 @@ def inventory_secrets():
 
 
 @pytest.mark.parametrize("release", RELEASES)
-@pytest.mark.parametrize("kind", ["app", "db"])
+@pytest.mark.parametrize("kind", ["app", "db", "lb"])
 def test_no_secret_in_the_journal_or_on_a_command_line(release, kind):
     """After a converge that ran migrate, collectstatic and load_airports through sudo: sudo's log lines
     (journalctl -t sudo), every other unit's and every process's command line hold no secret."""
