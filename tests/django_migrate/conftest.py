@@ -104,7 +104,10 @@ def provision(tmp_path, password):
             }
         ],
         "postgresql_users": [{"name": USER, "password": password, "role_attr_flags": "LOGIN,CREATEDB"}],
-        # Test speed, not durability: no PostGIS to install, no fsync.
+        # Test speed, not durability: no PostGIS to install, no fsync. No TLS: the collection's CA is made
+        # on the controller by tasks delegated to localhost, which the docker connection given here as an
+        # extra variable (it wins over everything) would send into the container.
+        "postgresql_tls": False,
         "postgresql_postgis": False,
         "postgresql_shared_buffers": "128MB",
         "postgresql_max_connections": 200,
