@@ -4,10 +4,15 @@ import json
 import os
 import re
 import subprocess
-import time
+import sys
+from pathlib import Path
 
 import pytest
 import testinfra
+
+sys.path.insert(0, os.environ.get("MOLECULE_PROJECT_DIRECTORY", str(Path(__file__).resolve().parents[3])))
+
+from tests import secrets_probe
 
 SERVERS = {"rabbitmq-debian12": "3.10.", "rabbitmq-debian13": "4.0."}
 # The scenario's throwaway test secrets (molecule.yml).
@@ -168,27 +173,6 @@ def test_management_is_off_by_default():
     assert "rabbitmq_management" not in plugins
 
 
-# Runs on a RabbitMQ host until /tmp/cmdline-sampler.stop exists (at most 10 minutes): every process's
-# command line, read every 20 ms, each different one written once to /tmp/cmdline-sampler.out.
-CMDLINE_SAMPLER = """
-import glob, os, time
-seen, deadline = set(), time.monotonic() + 600
-with open("/tmp/cmdline-sampler.out", "w") as out:
-    while time.monotonic() < deadline and not os.path.exists("/tmp/cmdline-sampler.stop"):
-        for path in glob.glob("/proc/[0-9]*/cmdline"):
-            try:
-                with open(path, "rb") as handle:
-                    line = handle.read().replace(b"\\0", b" ").decode(errors="replace").strip()
-            except OSError:
-                continue
-            if line and line not in seen:
-                seen.add(line)
-                out.write(line + "\\n")
-                out.flush()
-        time.sleep(0.02)
-"""
-
-
 @pytest.fixture(scope="module")
 def rerun_with_changed_passwords():
     """Every user's password changed behind the role's back, then converge.yml again on the RabbitMQ hosts
@@ -198,31 +182,23 @@ def rerun_with_changed_passwords():
     if not inventory or not scenario:
         pytest.skip("needs molecule's inventory (run by molecule verify)")
     for server in SERVERS:
-        db = docker_host(server)
-        db.run("rm -f /tmp/cmdline-sampler.out /tmp/cmdline-sampler.stop")
         for user in PASSWORDS:
-            db.check_output(
+            docker_host(server).check_output(
                 "printf 'changed-behind-the-role\\n' | runuser -u rabbitmq -- rabbitmqctl change_password %s", user
             )
-        db.check_output("nohup python3 -c %s >/dev/null 2>&1 &", CMDLINE_SAMPLER)
-    time.sleep(1)
-    run = subprocess.run(
-        [
-            "ansible-playbook",
-            f"--inventory={os.path.dirname(inventory)}",
-            f"--limit={','.join(SERVERS)}",
-            os.path.join(scenario, "converge.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seen = {}
-    for server in SERVERS:
-        db = docker_host(server)
-        db.run("touch /tmp/cmdline-sampler.stop")
-        time.sleep(0.5)
-        seen[server] = db.file("/tmp/cmdline-sampler.out").content_string  # noqa: S108 - in the container
+    with secrets_probe.CommandLines(list(SERVERS)) as sampled:
+        run = subprocess.run(
+            [
+                "ansible-playbook",
+                f"--inventory={os.path.dirname(inventory)}",
+                f"--limit={','.join(SERVERS)}",
+                os.path.join(scenario, "converge.yml"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    seen = sampled.lines
     assert run.returncode == 0, run.stdout[-3000:]
     return seen
 

@@ -92,6 +92,12 @@ def environ(app, unit):
     return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
+def django_shell(app, code):
+    """The last line Django's shell prints for the code, run by bin/manage as the app user (Django 5.2's
+    shell first says how many objects it imported)."""
+    return app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", code).splitlines()[-1]
+
+
 def gateway(release):
     """This machine's address as the containers see it (the bridge's gateway)."""
     out = subprocess.run(
@@ -323,9 +329,7 @@ def test_management_commands_get_the_environment_of_gunicorn(release):
     app = host("app", release)
     gunicorn = environ(app, "example-gunicorn.service")
     dump = "import json, os; print(json.dumps(dict(os.environ)))"
-    # The last line: Django 5.2's shell first says how many objects it imported.
-    out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", dump)
-    manage = json.loads(out.splitlines()[-1])
+    manage = json.loads(django_shell(app, dump))
     names = re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=", app.file("/srv/example/shared/env").content_string, re.M)
     assert "DJANGO_SECRET_KEY" in names
     assert "WEB_PROBE_TEXT" in names
@@ -548,7 +552,7 @@ def test_the_app_reaches_postgresql_over_verified_tls(release):
         "c.execute('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()'); "
         "o = connection.settings_dict['OPTIONS']; print(c.fetchone(), o.get('sslmode'), o.get('sslrootcert'))"
     )
-    out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", probe).splitlines()[-1]
+    out = django_shell(app, probe)
     assert out == "(True, 'TLSv1.3') verify-full /etc/djangoops/ca.crt", out
     server = host("db", release).check_output(
         "openssl x509 -in /etc/postgresql/djangoops-tls/server.crt -noout -ext subjectAltName"
@@ -634,7 +638,7 @@ def test_the_app_reaches_redis_over_verified_tls_only(release):
         "pool = cache._cache.get_client().connection_pool; "
         "print(cache.get('tls-probe'), pool.connection_class.__name__, pool.connection_kwargs.get('ssl_cert_reqs'))"
     )
-    out = app.check_output("sudo -u example /srv/example/bin/manage shell -c %s", probe).splitlines()[-1]
+    out = django_shell(app, probe)
     assert out == "ok SSLConnection required", out
     script = (
         "import json, redis, sys\n"
