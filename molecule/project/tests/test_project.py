@@ -187,3 +187,45 @@ def test_1_2_1_whose_worker_cannot_start_goes_back_with_every_host_and_zero_fail
     assert status == 202, body
     assert wait_for_order(reference), f"the worker back on 1.2.0 did not write order {reference}"
     assert "gevent" in failure, f"the failure does not quote the worker's own error: {failure}"
+
+
+def test_remove_app_refuses_another_name_then_removes_the_shop_and_keeps_its_media():
+    """playbooks/remove_app.yml, the end of the story: a name that is not the inventory's app is refused
+    before any host changes; then the shop's units, nginx app site, files and user leave every app and
+    worker host, its media stays (owned by root), the database stays, the lock is released, and a
+    second run has nothing left to do."""
+    first = bed.APP_HOSTS[0]
+    wrong = bed.playbook("remove_app.yml", remove_app="example")
+    assert wrong.rc != 0
+    assert "confirm it with -e remove_app=shop" in " ".join(wrong.output.split()), wrong.tail()
+    assert bed.live_release(first, bed.APP) == "1.2.0", "the refused removal changed a host"
+    bed.docker("exec", first, "install", "-o", bed.APP, "-g", bed.APP, "-d", "/srv/shop/shared/media/uploads")
+    bed.docker("exec", first, "sh", "-c", "echo kept > /srv/shop/shared/media/uploads/photo.txt")
+    tables_before = bed.tables()
+
+    run = bed.playbook("remove_app.yml", remove_app=bed.APP)
+    bed.figures("remove_app.yml", run=run)
+    assert run.rc == 0, run.tail()
+    output = " ".join(run.output.split())
+    assert f"{first}: removed shop (units: shop-gunicorn.service, shop-gunicorn.socket)" in output, run.tail()
+    assert f"{bed.WORKERS[0]}: removed shop (units: shop-celery.service" in output, run.tail()
+    assert "its media kept in /srv/shop/shared/media" in output, run.tail()
+    assert "Kept: the databases and services" in output
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        units = bed.docker("exec", host, "systemctl", "list-units", "--all", "--plain", "--no-legend", "shop-*")
+        assert units.strip() == "", f"{host} still has units: {units}"
+        assert not bed.exists(host, "/srv/shop/releases"), f"{host} kept the releases"
+        assert not bed.exists(host, "/srv/shop/shared/env"), f"{host} kept the env file"
+        assert bed.docker("exec", host, "getent", "passwd", "shop", check=False) == "", f"{host} kept the user"
+    for host in bed.APP_HOSTS:
+        assert not bed.exists(host, "/etc/nginx/conf.d/djangoops-app.conf"), f"{host} kept the app site"
+        assert bed.docker("exec", host, "systemctl", "is-active", "nginx").strip() == "active"
+    kept = bed.docker("exec", first, "stat", "-c", "%U:%G %n", "/srv/shop/shared/media/uploads/photo.txt").strip()
+    assert kept == "root:root /srv/shop/shared/media/uploads/photo.txt", kept
+    assert not bed.exists(bed.LB, "/var/lib/djangoops/locks/shop.json"), "the lock was left held"
+    assert bed.tables() == tables_before, "the database changed"
+
+    again = bed.playbook("remove_app.yml", remove_app=bed.APP)
+    assert again.rc == 0, again.tail()
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        assert re.search(rf"^{host}\s*:.* changed=0 ", again.output, re.M), again.tail()
