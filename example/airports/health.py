@@ -43,7 +43,8 @@ def check_cache():
 def check_broker():
     from kombu import Connection  # celery brings kombu
 
-    with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT) as broker:
+    tls = dict(settings.CELERY_BROKER_USE_SSL) if settings.CELERY_BROKER_USE_SSL else False
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT, ssl=tls) as broker:
         broker.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT)
 
 

@@ -9,6 +9,7 @@ broken env file fails at start with a message an operator can act on, instead of
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +173,9 @@ class Config:
     database: dict
     redis_url: str
     broker_url: str
+    # Celery's broker_use_ssl for an amqps:// broker: the server's name checked, its certificate
+    # verified against CELERY_BROKER_CA_CERTS (a file) or the system's CAs; None for plain amqp://.
+    broker_use_ssl: dict | None
     mongodb_url: str | None
     secure_ssl_redirect: bool
     hsts_seconds: int
@@ -246,6 +250,16 @@ class Config:
 
         redis_url = url("REDIS_URL", DEBUG_REDIS_URL, REDIS_SCHEMES)
         broker_url = url("CELERY_BROKER_URL", DEBUG_BROKER_URL, BROKER_SCHEMES)
+        broker_use_ssl = None
+        broker_ca_certs = get("CELERY_BROKER_CA_CERTS")
+        if broker_url.startswith("amqps://"):
+            broker_use_ssl = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": urlsplit(broker_url).hostname}
+            if broker_ca_certs:
+                broker_use_ssl["ca_certs"] = broker_ca_certs
+        elif broker_ca_certs and broker_url:
+            problems.append(
+                "CELERY_BROKER_CA_CERTS is set but CELERY_BROKER_URL is not amqps://: the broker would not use TLS"
+            )
         mongodb_url = get("MONGODB_URL") or None
         if mongodb_url:
             try:
@@ -273,6 +287,7 @@ class Config:
             database=database,
             redis_url=redis_url,
             broker_url=broker_url,
+            broker_use_ssl=broker_use_ssl,
             mongodb_url=mongodb_url,
             secure_ssl_redirect=secure_ssl_redirect,
             hsts_seconds=hsts_seconds,

@@ -70,6 +70,8 @@ MONGODB_URL = CONFIG.mongodb_url
 # Celery (example/celery.py reads the CELERY_* names). The broker is RabbitMQ; task results are
 # written to the database by the task itself (airports.Distance), so no result backend.
 CELERY_BROKER_URL = CONFIG.broker_url
+# amqps:// (RabbitMQ's TLS listener, rabbitmq_tls): verified, see config.Config.broker_use_ssl.
+CELERY_BROKER_USE_SSL = CONFIG.broker_use_ssl
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 4
 CELERY_TASK_IGNORE_RESULT = True

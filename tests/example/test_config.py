@@ -133,6 +133,7 @@ def test_production(config, tmp_path):
     assert cfg.database["HOST"] == "db.internal"
     assert cfg.redis_url == PRODUCTION["REDIS_URL"]
     assert cfg.broker_url == PRODUCTION["CELERY_BROKER_URL"]
+    assert cfg.broker_use_ssl is None
     assert cfg.mongodb_url is None
     assert cfg.secure_ssl_redirect is True
     assert (cfg.hsts_seconds, cfg.hsts_include_subdomains, cfg.hsts_preload) == (31_536_000, True, True)
@@ -221,3 +222,22 @@ def test_paths_from_env(config, tmp_path):
 def test_csrf_trusted_origins(config, tmp_path):
     cfg = config.Config.from_env(PRODUCTION | {"DJANGO_CSRF_TRUSTED_ORIGINS": "https://app.example.org"}, tmp_path)
     assert cfg.csrf_trusted_origins == ["https://app.example.org"]
+
+
+def test_an_amqps_broker_is_verified_against_the_given_ca_and_its_name(config, tmp_path):
+    import ssl
+
+    environ = {**PRODUCTION, "CELERY_BROKER_URL": "amqps://app:pw@mq.internal:5671/app"}
+    cfg = config.Config.from_env(environ, tmp_path)
+    assert cfg.broker_use_ssl == {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": "mq.internal"}
+    cfg = config.Config.from_env({**environ, "CELERY_BROKER_CA_CERTS": "/etc/djangoops/ca.crt"}, tmp_path)
+    assert cfg.broker_use_ssl == {
+        "cert_reqs": ssl.CERT_REQUIRED,
+        "server_hostname": "mq.internal",
+        "ca_certs": "/etc/djangoops/ca.crt",
+    }
+
+
+def test_a_broker_ca_without_amqps_is_refused(config, tmp_path):
+    with pytest.raises(config.ConfigError, match="CELERY_BROKER_CA_CERTS is set but CELERY_BROKER_URL is not amqps"):
+        config.Config.from_env({**PRODUCTION, "CELERY_BROKER_CA_CERTS": "/etc/djangoops/ca.crt"}, tmp_path)

@@ -15,6 +15,9 @@ sys.path.insert(0, os.environ.get("MOLECULE_PROJECT_DIRECTORY", str(Path(__file_
 from tests import secrets_probe
 
 SERVERS = {"rabbitmq-debian12": "3.10.", "rabbitmq-debian13": "4.0."}
+# rabbitmq_tls (molecule.yml): other hosts reach these over TLS only, verified against the collection's CA.
+TLS_SERVERS = {"rabbitmq-debian13"}
+CLIENT_CA = "/root/djangoops-ca.crt"
 # The scenario's throwaway test secrets (molecule.yml).
 PASSWORDS = {
     "app": "molecule-app-password",
@@ -28,12 +31,17 @@ testinfra_hosts = ["rabbitmq-client"]
 # Runs on the client: log in, and with --roundtrip publish a message to a fresh queue and read it
 # back. Prints one JSON line: what the broker said.
 AMQP_CLIENT = """
-import json, sys, uuid
+import json, ssl, sys, uuid
 import pika
-server, user, password, vhost, roundtrip = sys.argv[1:6]
+server, user, password, vhost, roundtrip, tls = sys.argv[1:7]
+options = {}
+if tls != "no":
+    # The server's name and certificate checked against the collection's CA; tls names the port.
+    context = ssl.create_default_context(cafile="/root/djangoops-ca.crt")
+    options = {"port": int(tls), "ssl_options": pika.SSLOptions(context, server)}
 params = pika.ConnectionParameters(
     host=server, virtual_host=vhost, credentials=pika.PlainCredentials(user, password),
-    connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10)
+    connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10, **options)
 try:
     connection = pika.BlockingConnection(params)
 except pika.exceptions.AMQPError as error:
@@ -41,6 +49,8 @@ except pika.exceptions.AMQPError as error:
     sys.exit(0)
 version = connection._impl.server_properties["version"]
 result = {"connected": True, "version": version.decode() if isinstance(version, bytes) else version}
+if tls != "no":
+    result["tls"] = connection._impl._transport._sock.version()
 if roundtrip == "yes":
     channel = connection.channel()
     queue = channel.queue_declare(queue="", exclusive=True).method.queue
@@ -63,10 +73,26 @@ def docker_host(name):
     return testinfra.get_host(f"docker://{name}")
 
 
-def amqp(client, server, user, vhost, password=None, roundtrip=False):
+@pytest.fixture(scope="module", autouse=True)
+def client_trusts_the_collections_ca():
+    """The CA the rabbitmq role's pki made on the controller (beside molecule's inventory), on the client."""
+    ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / "pki" / "ca.crt"
+    subprocess.run(["docker", "cp", str(ca), f"rabbitmq-client:{CLIENT_CA}"], check=True)
+
+
+def amqp(client, server, user, vhost, password=None, roundtrip=False, tls=None):
+    """Log in as the app would: over TLS (5671) to a server with rabbitmq_tls, plain AMQP to the others."""
     password = PASSWORDS[user] if password is None else password
+    tls = server in TLS_SERVERS if tls is None else tls
     out = client.check_output(
-        "python3 -c %s %s %s %s %s %s", AMQP_CLIENT, server, user, password, vhost, "yes" if roundtrip else "no"
+        "python3 -c %s %s %s %s %s %s %s",
+        AMQP_CLIENT,
+        server,
+        user,
+        password,
+        vhost,
+        "yes" if roundtrip else "no",
+        "5671" if tls else "no",
     )
     return json.loads(out)
 
@@ -116,9 +142,55 @@ def test_user_without_permission_on_the_vhost_is_refused(host, server):
     assert amqp(host, server, "outsider", "other")["connected"]
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", sorted(set(SERVERS) - TLS_SERVERS))
 def test_amqp_listens_only_on_loopback_and_the_named_address(server):
     assert listeners(server, 5672) == {"127.0.0.1", own_address(server)}
+    assert listeners(server, 5671) == set()
+
+
+@pytest.mark.parametrize("server", sorted(TLS_SERVERS))
+def test_with_tls_other_hosts_get_tls_only_and_loopback_stays_plain(host, server):
+    assert listeners(server, 5672) == {"127.0.0.1"}
+    assert listeners(server, 5671) == {own_address(server)}
+    verified = amqp(host, server, "app", "app", roundtrip=True)
+    assert verified["connected"], verified
+    assert verified["tls"] in ("TLSv1.2", "TLSv1.3"), verified
+    plain = amqp(host, server, "app", "app", tls=False)
+    assert not plain["connected"], "plain AMQP from another host was accepted"
+    assert plain["error"] == "AMQPConnectionError", plain
+    # On the server itself, plain AMQP on loopback still works (rabbitmqctl-free check with a socket).
+    banner = docker_host(server).check_output(
+        "python3 -c %s",
+        "import socket; s = socket.create_connection(('127.0.0.1', 5672), 5); s.sendall(b'AMQP\\x00\\x00\\x09\\x01');"
+        " print(s.recv(64)[:1].hex())",
+    )
+    assert banner == "01", "no AMQP Connection.Start frame on loopback"
+
+
+@pytest.mark.parametrize("server", sorted(TLS_SERVERS))
+def test_tls_checks_the_name_and_refuses_tls_1_1(host, server):
+    """The certificate names the host (a client checking another name is refused), and a client that
+    offers TLS 1.1 and nothing newer is refused by the server."""
+    script = f"""
+import socket, ssl, sys
+server, name, version = sys.argv[1:4]
+context = ssl.create_default_context(cafile="{CLIENT_CA}")
+if version == "1.1":
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+try:
+    with socket.create_connection((server, 5671), 5) as raw, context.wrap_socket(raw, server_hostname=name) as tls:
+        print("ok", tls.version())
+except (ssl.SSLError, ssl.CertificateError) as error:
+    print("refused", error)
+"""
+    assert host.check_output("python3 -c %s %s %s %s", script, server, server, "1.3").startswith("ok TLSv1.3")
+    wrong_name = host.check_output("python3 -c %s %s %s %s", script, server, "mq.example.org", "1.3")
+    assert wrong_name.startswith("refused"), wrong_name
+    assert "match" in wrong_name, wrong_name
+    old = host.check_output("python3 -c %s %s %s %s", script, server, server, "1.1")
+    assert old.startswith("refused"), old
+    assert "NO_PROTOCOLS_AVAILABLE" not in old, f"the client did not offer TLS 1.1 at all: {old}"
 
 
 @pytest.mark.parametrize("server", SERVERS)
