@@ -1,0 +1,57 @@
+"""django_app installs the Debian packages the release's compiled wheels link to (vars/main.yml's
+__django_app_runtime_packages, from the artifact's manifest.json), for the host's Python only."""
+
+import base64
+import json
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from tests.conftest import ROOT
+
+# The role's vars are templates Ansible trusts (they come from the role's own files).
+VARS = {
+    name: trust_as_template(value) if isinstance(value, str) else value
+    for name, value in yaml.safe_load((ROOT / "roles/django_app/vars/main.yml").read_text()).items()
+}
+
+
+def runtime_packages(manifest: dict, python: tuple[int, int] | None) -> list[str]:
+    variables = {
+        **VARS,
+        "django_app_root": "/srv/shop",
+        "__django_app_manifest": {"content": base64.b64encode(json.dumps(manifest).encode()).decode()},
+        "ansible_facts": {"python": {"version": {"major": python[0], "minor": python[1]}}} if python else {},
+    }
+    templar = Templar(loader=DataLoader(), variables=variables)
+    return templar.template(trust_as_template("{{ __django_app_runtime_packages }}"))
+
+
+BUILT = {
+    "built_wheels": {
+        "psycopg_c-3.3.9-cp311-cp311-linux_x86_64.whl": {"python": "3.11", "runtime_packages": ["libpq5"]},
+        "lxml-6.0.0-cp311-cp311-linux_x86_64.whl": {"python": "3.11", "runtime_packages": ["libxml2", "libpq5"]},
+        "psycopg_c-3.3.9-cp313-cp313-linux_x86_64.whl": {"python": "3.13", "runtime_packages": ["libpq5t64"]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("python", "expected"),
+    [
+        pytest.param((3, 11), ["libpq5", "libxml2"], id="debian12"),
+        pytest.param((3, 13), ["libpq5t64"], id="debian13"),
+        pytest.param((3, 12), [], id="no-wheel-built-for-this-python"),
+        pytest.param(None, ["libpq5", "libpq5t64", "libxml2"], id="no-facts-every-python"),
+    ],
+)
+def test_the_hosts_python_picks_its_packages(python, expected):
+    assert runtime_packages(BUILT, python) == expected
+
+
+def test_a_release_with_no_compiled_wheel_needs_nothing():
+    assert runtime_packages({"wheels": {}}, (3, 11)) == []
+    assert runtime_packages({"built_wheels": {}}, (3, 11)) == []
+    assert runtime_packages({"built_wheels": {"x.whl": {"python": "3.11"}}}, (3, 11)) == []
