@@ -4,9 +4,10 @@
         deploy()
     seen.lines["project-app1"]  # every distinct command line of that host during the deploy
 
-The sampler is a short Python program started in each container (docker exec -d): it reads every
-process's /proc/<pid>/cmdline every 20 ms and writes each distinct one once, until it is told to
-stop (or after 15 minutes). Only what this machine runs in its own test containers.
+The sampler is a short Python program started in each container (docker exec -d): it reads each
+process's /proc/<pid>/cmdline every 20 ms during the process's first second and every process's
+every half second, and writes each distinct one once, until it is told to stop (or after 15
+minutes). Only what this machine runs in its own test containers.
 """
 
 from __future__ import annotations
@@ -18,13 +19,23 @@ OUT = "/tmp/djangoops-cmdlines.out"  # noqa: S108 - inside the test container
 STOP = "/tmp/djangoops-cmdlines.stop"  # noqa: S108 - inside the test container
 
 SAMPLER = f"""
-import glob, os, time
-seen, deadline = set(), time.monotonic() + 900
+import os, time
+seen, born, last_full = set(), {{}}, 0.0
+deadline = time.monotonic() + 900
 with open({OUT!r}, "w") as out:
     while time.monotonic() < deadline and not os.path.exists({STOP!r}):
-        for path in glob.glob("/proc/[0-9]*/cmdline"):
+        now = time.monotonic()
+        # A process's command line is read every 20 ms during its first second (a fork may exec a new
+        # one: sudo, a shell), every process's every half second: the old ones cost next to nothing.
+        full = now - last_full >= 0.5
+        if full:
+            last_full = now
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+        for pid in pids:
+            if now - born.setdefault(pid, now) > 1.0 and not full:
+                continue
             try:
-                with open(path, "rb") as handle:
+                with open("/proc/" + pid + "/cmdline", "rb") as handle:
                     line = handle.read().replace(b"\\0", b" ").decode(errors="replace").strip()
             except OSError:
                 continue
@@ -32,6 +43,9 @@ with open({OUT!r}, "w") as out:
                 seen.add(line)
                 out.write(line + "\\n")
                 out.flush()
+        if full:
+            alive = set(pids)
+            born = {{pid: first for pid, first in born.items() if pid in alive}}
         time.sleep(0.02)
 """
 
