@@ -10,8 +10,8 @@ lanes that run at the same time once setup passed:
 - ``containers``: the stages that start containers, taken by ``CONTAINER_SLOTS`` workers (two on
   this 2-core machine, ``DJANGOOPS_TEST_SLOTS`` to change it) from one queue, longest first, so
   the longest scenario starts at once and the short ones fill the other slot. Once the host lane's
-  own stages are done, it takes stages from the same queue too (otherwise it would idle while a
-  scenario waits behind the longest one).
+  own stages are done, it takes the light stages of the same queue (never a third scenario of
+  several containers beside two: on 2 cores that slowed every stage).
 
 Every stage writes ``.cache/logs/<stage>.log``. The console gets one line when a stage starts and,
 when it ends, its whole log in one block (never interleaved with another stage's), then a summary:
@@ -83,6 +83,9 @@ def molecule_scenarios() -> list[str]:
 # heaviest stage left). A scenario not named here counts as 300 s.
 # Measured in the clean-clone run of 2026-12-03 (two scenarios side by side): rolling 2,786 s,
 # project 1,462 s, web 1,352 s, services about 700 s.
+# Once its own stages are done, the host lane takes only stages this light: a third multi-container
+# scenario beside two others on 2 cores slowed every stage (a run of 69 min against 61).
+LIGHT = 300
 WEIGHTS = {
     "molecule-rolling": 2800,
     # create, converge (site.yml only) and verify (four deploys of tests/projects/shop under load).
@@ -196,24 +199,26 @@ class Runner:
 
     def queue(self, stages: list[Stage], slots: int, first: Iterable[Stage] = ()) -> list[threading.Thread]:
         """Workers that take the heaviest stage left until none is; with `first`, one more worker that
-        runs those stages in order (the host lane) and then joins the others."""
+        runs those stages in order (the host lane) and then takes the light ones (weight <= LIGHT)."""
         pending = sorted(stages, key=lambda s: -s.weight)
         lock = threading.Lock()
 
-        def work(before: Iterable[Stage] = ()) -> None:
+        def work(before: Iterable[Stage] = (), most: int | None = None) -> None:
             for stage in before:
                 self.run(stage)
             while True:
                 with lock:
-                    if not pending:
+                    fits = [s for s in pending if most is None or s.weight <= most]
+                    if not fits:
                         return
-                    stage = pending.pop(0)
+                    stage = fits[0]
+                    pending.remove(stage)
                 self.run(stage)
 
         threads = [threading.Thread(target=work, name=f"slot-{n}") for n in range(slots)]
         first = list(first)
         if first:
-            threads.append(threading.Thread(target=work, args=(first,), name="host"))
+            threads.append(threading.Thread(target=work, args=(first, LIGHT), name="host"))
         return threads
 
     def stop(self, signum: int, _frame: object) -> None:

@@ -39,17 +39,19 @@ def test_the_container_queue_starts_the_heaviest_stage_first(monkeypatch):
     assert order == ["long", "middle", "short"]
 
 
-def test_the_host_lane_joins_the_container_queue_after_its_own_stages(monkeypatch):
+def test_the_host_lane_takes_only_light_container_stages_after_its_own(monkeypatch):
     order = []
     runner = run_stages.Runner(0.0)
     monkeypatch.setattr(runner, "run", lambda s: order.append(s.name))
-    containers = [stage("rolling", 0), stage("services", 0)]
-    containers[0].weight, containers[1].weight = 2800, 700
+    containers = [stage("rolling", 0), stage("wheels", 0), stage("image", 0)]
+    for s, weight in zip(containers, (2800, 120, 60), strict=True):
+        s.weight = weight
     threads = runner.queue(containers, slots=0, first=[stage("lint", 0, lane="host"), stage("unit", 0, lane="host")])
     assert [thread.name for thread in threads] == ["host"]
     threads[0].start()
     threads[0].join()
-    assert order == ["lint", "unit", "rolling", "services"]
+    # A scenario of several containers is left to the container slots.
+    assert order == ["lint", "unit", "wheels", "image"]
 
 
 @pytest.mark.parametrize(
