@@ -1,0 +1,41 @@
+"""pki's certificates name addresses as IP entries and everything else as DNS entries
+(vars/main.yml's __pki_san): Python's ssl, unlike libpq, matches a client's address only against
+IP entries, so an app that reaches Redis or PostgreSQL by address needs them."""
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from tests.conftest import ROOT
+
+VARS = {
+    name: trust_as_template(value) if isinstance(value, str) else value
+    for name, value in yaml.safe_load((ROOT / "roles/pki/vars/main.yml").read_text()).items()
+}
+
+
+def san(names: list[str]) -> list[str]:
+    templar = Templar(loader=DataLoader(), variables={**VARS, "pki_names": names})
+    return templar.template(trust_as_template("{{ __pki_san }}"))
+
+
+@pytest.mark.parametrize(
+    ("name", "entry"),
+    [
+        pytest.param("db1", "DNS:db1", id="host-name"),
+        pytest.param("db1.example.com", "DNS:db1.example.com", id="fqdn"),
+        pytest.param("localhost", "DNS:localhost", id="localhost"),
+        pytest.param("127.0.0.1", "IP:127.0.0.1", id="loopback-v4"),
+        pytest.param("172.18.0.2", "IP:172.18.0.2", id="private-v4"),
+        pytest.param("::1", "IP:::1", id="loopback-v6"),
+        pytest.param("fd00:10::5", "IP:fd00:10::5", id="private-v6"),
+        pytest.param("10.0.0.1.nip.io", "DNS:10.0.0.1.nip.io", id="name-that-starts-like-an-address"),
+    ],
+)
+def test_each_name_becomes_its_kind_of_entry(name, entry):
+    assert san([name]) == [entry]
+
+
+def test_the_order_is_kept():
+    assert san(["db1", "127.0.0.1", "10.0.0.5"]) == ["DNS:db1", "IP:127.0.0.1", "IP:10.0.0.5"]
