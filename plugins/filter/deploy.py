@@ -37,6 +37,7 @@ def host_entry(variables) -> dict:
         "was": _get(variables, "deploy_switched_from"),
         "failure": _get(variables, "deploy_failure"),
         "out_of_rotation": str(_get(variables, "deploy_drained", False)).lower() == "true",
+        "kept_serving": list(_get(variables, "deploy_kept_serving") or []),
     }
     for step in ("switch", "worker"):
         seconds = _get(variables, f"deploy_{step}_seconds")
@@ -115,6 +116,11 @@ def summary_lines(data: dict) -> list[str]:
             line += f", switch {entry['switch_seconds']} s"
         if entry.get("worker_seconds") is not None:
             line += f", worker {entry['worker_seconds']} s"
+        if entry.get("kept_serving"):
+            line += (
+                f", kept in rotation at {', '.join(entry['kept_serving'])} (its only backend there:"
+                " requests waited in gunicorn's socket during the restart)"
+            )
         if entry.get("out_of_rotation"):
             line += ", OUT OF ROTATION at every lb"
         lines.append(line)

@@ -65,6 +65,7 @@ def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations()
         "was": "1.0.0",
         "failure": None,
         "out_of_rotation": False,
+        "kept_serving": [],
         "switch_seconds": 5.4,
         "switch_started": 1020.0,
         "switch_finished": 1025.4,
@@ -103,6 +104,23 @@ def test_the_printed_lines_say_what_happened_including_migrations_only_recorded(
     ]
     ok = summary({}, [], {**RUN, "build_seconds": None})
     assert summary_lines(ok) == ["deploy 2.0.0 to stage: OK in 80.2 s"]
+
+
+def test_a_host_kept_in_rotation_as_the_only_backend_says_so():
+    hosts = {
+        "app1": {
+            "django_app_live": {"current": "2.0.0"},
+            "deploy_switched_from": "1.0.0",
+            "deploy_switch_seconds": "4.1",
+            "deploy_kept_serving": ["lb1"],
+            "deploy_drained": False,
+        }
+    }
+    lines = summary_lines(summary(hosts, ["app1"], RUN))
+    assert lines[1] == (
+        "app1: 2.0.0 (was 1.0.0), switch 4.1 s, kept in rotation at lb1 (its only backend there: requests waited"
+        " in gunicorn's socket during the restart)"
+    )
 
 
 def test_behind_names_hosts_on_another_release_or_never_read():
