@@ -34,8 +34,9 @@ a target Python, or a pin that needs another Python (named, with the fix, in one
 
 Building a version that exists with the same inputs (source tree, Pythons, platforms) leaves the
 artifact alone and reports ``unchanged``; with other inputs it is refused (exit status 3) unless
-``--force``: a version names one set of bytes. Downloaded wheels are kept in a cache (``--wheel-cache``,
-by default ``.cache/wheels`` of the checkout this tool is in), and the wheelhouse is always assembled
+``--force``: a version names one set of bytes. Downloaded and built wheels are kept in a cache
+(``--wheel-cache``, by default ``$DJANGOOPS_WHEEL_CACHE`` or ``~/.cache/djangoops/wheels``: outside the
+collection, which may be read-only or replaced by an upgrade), and the wheelhouse is always assembled
 from that cache with no index, so a rebuild needs no network once the cache holds the wheels (and
 the project's build requirements). With ``SOURCE_DATE_EPOCH`` set, two builds of the same inputs are
 identical to the byte.
@@ -81,7 +82,9 @@ FORMAT = 1
 DEFAULT_PYTHONS = ("3.11", "3.13")
 DEFAULT_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 IMPLEMENTATION = "cp"
-DEFAULT_WHEEL_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "wheels"
+# Machine-wide, outside the collection: an installed collection may be read-only, and an upgrade
+# replaces its directory (the cache would go with it).
+DEFAULT_WHEEL_CACHE = Path(os.environ.get("DJANGOOPS_WHEEL_CACHE") or Path.home() / ".cache" / "djangoops" / "wheels")
 # The flat, pinned requirements the hosts install from, written into src/ of the artifact.
 FLAT_REQUIREMENTS = ".djangoops-requirements.txt"
 # The Python of each Debian release the collection supports, for messages.

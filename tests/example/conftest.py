@@ -1,7 +1,7 @@
 """Fixtures of the example app's tests: its pure modules loaded by path, and one real release.
 
 The release is built once per session with tools/build_release.py into a temporary folder; its
-wheels come from the checkout's wheel cache (.cache/wheels), filled from PyPI on the first run.
+wheels come from the release builder's wheel cache (~/.cache/djangoops/wheels), filled from PyPI on the first run.
 """
 
 import importlib.util

@@ -1,7 +1,7 @@
 """tools/build_release.py on sources as projects have them: requirements files with -r/-c includes, a
 named requirements file, pyproject.toml with uv.lock or poetry.lock; and what it refuses, in one message.
 
-Builds are real: wheels come from the checkout's wheel cache (.cache/wheels), filled from PyPI on the
+Builds are real: wheels come from the builder's wheel cache (~/.cache/djangoops/wheels), filled from PyPI on the
 first run; the dependencies are small pure-Python wheels (six, idna, asgiref, typing-extensions).
 The locks in sources/ were written by uv 0.13 and Poetry 2.5 (`uv lock`, `poetry lock`).
 """

@@ -11,7 +11,7 @@ answering 503 with ``"failed": ["region"]`` and the version in 3.0.0 without ``A
 deploy's preflight refuses (DM001).
 
 That Python is the one running the tests when it can import the requirements, else a virtualenv
-made once per session from the checkout's wheel cache (``.cache/wheels``, filled by the release
+made once per session from the release builder's wheel cache (``~/.cache/djangoops/wheels``, filled by the
 builder: the earlier tests of tests/example), offline; without either, those tests are skipped
 with the reason.
 """
@@ -27,10 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from tools.build_release import DEFAULT_WHEEL_CACHE
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example"
 RELEASES = ROOT / "tests" / "releases"
-WHEEL_CACHE = ROOT / ".cache" / "wheels"
+# The release builder's wheel cache (filled by its tests before these).
+WHEEL_CACHE = DEFAULT_WHEEL_CACHE
 VERSIONS = ("1.0.0", "2.0.0", "3.0.0", "3.0.1", "3.0.4")
 MIGRATIONS = {
     "1.0.0": ["0001_initial"],

@@ -3,7 +3,7 @@
 ``tests/projects/make_source.py`` writes each version's source (``shop/`` with the files of every
 later release folder laid over it). Each version is built by the release builder from
 ``requirements/production.txt`` (its includes resolved, every pin with a wheel for the hosts'
-Pythons), and, in a virtualenv made offline from the checkout's wheel cache with the project's
+Pythons), and, in a virtualenv made offline from the release builder's wheel cache with the project's
 ``requirements/local.txt``, passes ``manage.py check``, has no missing migration, migrates an empty
 SQLite database with its local settings and serves what the ``project`` molecule scenario loads.
 1.2.1's Celery worker exits at start (its pool, gevent, is not installed). Without the wheels in
@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.projects.make_source import SourceError, make_source, versions  # noqa: E402
+from tools.build_release import DEFAULT_WHEEL_CACHE  # noqa: E402
 
 BUILDER = ROOT / "tools" / "build_release.py"
-WHEEL_CACHE = ROOT / ".cache" / "wheels"
+# The release builder's wheel cache (filled by its tests before these).
+WHEEL_CACHE = DEFAULT_WHEEL_CACHE
 MIGRATIONS = {
     "1.0.0": ["0001_initial", "0002_seed_products"],
     "1.1.0": ["0001_initial", "0002_seed_products", "0003_product_stock"],

@@ -6,7 +6,7 @@ PostGIS and Redis in containers on a private network, its port published on 127.
 The tests are ordered steps; module-scoped fixtures do the work once (the artifact, the images, the
 services, the running app) and each test asserts one thing of it. Needs a Docker engine (started by
 scripts/ensure-docker when none answers) and debian:bookworm (docker/base/build). Builds the
-artifact into .cache/image-test/ (wheels from .cache/wheels), the app image
+artifact into .cache/image-test/ (wheels from ~/.cache/djangoops/wheels), the app image
 djangoops/example-app:<version> and the test-only images of docker/test-services (in parallel); the
 images stay as layer cache, so a second run is quick. Every container and network this run makes
 carries the label org.djangoops.image-test=<run id> and is removed at the end, also on failure,
