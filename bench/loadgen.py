@@ -8,7 +8,9 @@
 
 It stops by itself after --seconds or --max-requests, whichever comes first, and prints requests,
 failures by status (or error), and latency percentiles, as text or --json. Only loopback targets
-are accepted: the test bed publishes its ports on 127.0.0.1 and nothing else may be loaded.
+are accepted: the test bed publishes its ports on 127.0.0.1 and nothing else may be loaded. An
+https:// --url is verified like a browser would, against --cacert FILE (the CA that signed the lb's
+certificate, e.g. the demo's .cache/demo/tls/ca.crt) or the system's CAs.
 
 Without --request it loads the example app: one request in --write-every (default 10) is a POST
 creating an airport (the app's write path); the others GET /api/airports.
@@ -42,6 +44,7 @@ import json
 import pathlib
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -342,9 +345,9 @@ def percentile(ordered: list[float], p: float) -> float:
 def loopback_target(url: str) -> tuple[str, int]:
     """Host and port of url; refuses anything that does not resolve to loopback only."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"--url must be http://<loopback address>:<port>, not {url!r}")
-    port = parts.port or 80
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"--url must be http(s)://<loopback address>:<port>, not {url!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)}
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise ValueError(f"--url {url!r} is not a loopback address: the load generator only loads 127.0.0.1")
@@ -359,8 +362,15 @@ class Client:
     # a request on it: no status line at all.
     STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
-    def __init__(self, host: str, port: int, timeout: float, headers: Mapping[str, str] | None = None) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
         self.headers = dict(headers or {})
         self.conn: http.client.HTTPConnection | None = None
         self.answered = 0  # responses read on the current connection
@@ -377,7 +387,11 @@ class Client:
 
     def _send(self, method: str, path: str, body: bytes | None) -> int:
         if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.conn = (
+                http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.tls)
+                if self.tls
+                else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            )
             self.answered = 0
         headers = {"Accept-Encoding": "gzip"}
         if body is not None:
@@ -419,6 +433,7 @@ def run(
     headers: Mapping[str, str] | Iterable[str] | None = None,
     host: str | None = None,
     ok_status: str | Iterable[int] | None = None,
+    cacert: str | None = None,
 ) -> Results:
     """Send about `rate` requests a second for `seconds`, at most `max_requests`; return what happened.
 
@@ -426,8 +441,17 @@ def run(
     (RequestSpecs, or lines parse_request reads): those in their weighted rotation; `write_every`
     must then be 0. `headers` ('Name: value' strings or a mapping) go with every request, `host` is
     the Host header, `ok_status` the statuses that count as success ('200,301-302,2xx' or ints;
-    2xx by default). ValueError, naming the command line option, for anything it cannot send."""
+    2xx by default). An https:// url is verified (name and chain) against `cacert`, a PEM file of
+    CA certificates, or the system's CAs. ValueError, naming the command line option, for anything it cannot send."""
     target_host, port = loopback_target(url)
+    tls = None
+    if url.lower().startswith("https:"):
+        try:
+            tls = ssl.create_default_context(cafile=cacert)
+        except (OSError, ssl.SSLError) as error:
+            raise ValueError(f"--cacert {cacert}: {error}") from error
+    elif cacert:
+        raise ValueError("--cacert is for an https:// --url")
     specs = [spec if isinstance(spec, RequestSpec) else parse_request(spec) for spec in requests or ()]
     if specs and write_every:
         raise ValueError("--write-every is for the example's mix only: with --request, give a POST line instead")
@@ -450,7 +474,7 @@ def run(
     counter_lock = threading.Lock()
 
     def worker(index: int) -> None:
-        client = Client(target_host, port, timeout, extra)
+        client = Client(target_host, port, timeout, extra, tls)
         next_at = time.monotonic() + index * interval / workers
         while not stop.is_set():
             with counter_lock:
@@ -522,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ok-status", metavar="STATUSES", help="success statuses, e.g. 200,301,302 or 200-399 or 2xx,3xx (default 2xx)"
     )
+    parser.add_argument(
+        "--cacert", metavar="FILE", help="CA certificates (PEM) that an https:// --url is verified against"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or args.max_requests <= 0 or args.workers <= 0:
@@ -547,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             headers=args.header,
             host=args.host,
             ok_status=args.ok_status,
+            cacert=args.cacert,
         )
     except ValueError as error:
         parser.error(str(error))
