@@ -416,6 +416,24 @@ def test_only_tls_1_2_and_1_3(release):
     print(f"{release}: TLS 1.1 refused: {refused.value}")
 
 
+def negotiated_protocol(port, offered):
+    """The application protocol the lb picks (ALPN) from those a client offers."""
+    context = tls_context()
+    context.set_alpn_protocols(offered)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=SITE) as tls:
+            return tls.selected_alpn_protocol()
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_https_speaks_http2_and_still_http1(release):
+    """nginx_lb_http2 (on by default): Debian 12's nginx 1.22 by its listen parameter, Debian 13's
+    1.26 by `http2 on`; a client that offers only HTTP/1.1 keeps it."""
+    port = RELEASES[release]["lb"]
+    assert negotiated_protocol(port, ["h2", "http/1.1"]) == "h2"
+    assert negotiated_protocol(port, ["http/1.1"]) == "http/1.1"
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_http_redirects_to_https_except_the_challenge_path(release):
     port = RELEASES[release]["lb_http"]
