@@ -323,6 +323,20 @@ def test_no_secret_in_the_journal_or_on_a_command_line(release, kind):
         assert "USER=example" in sudo, "the management commands did not run through sudo as the app user"
 
 
+def test_no_secret_in_the_playbooks_output():
+    """Everything the playbooks printed in this run (molecule's ANSIBLE_LOG_PATH): site.yml's converge,
+    its idempotence run and check mode (with --diff), and the playbooks the tests ran so far."""
+    directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
+    if not directory:
+        pytest.skip("needs molecule's ephemeral directory (run by molecule verify)")
+    log = Path(directory, "ansible.log").read_text(errors="replace")
+    assert "Install release 1.0.0" in log, "the log does not hold the converge's output"
+    assert "Converge in check mode changes nothing" in log, "the log does not hold the check mode run"
+    leaked = sorted(name for name, value in inventory_secrets().items() if value in log)
+    assert leaked == [], f"the playbooks' output shows {', '.join(leaked)}"
+    print(f"playbook output searched: {len(log.splitlines())} lines, {len(inventory_secrets())} secrets, 0 found")
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_management_commands_get_the_environment_of_gunicorn(release):
     """bin/manage (as the app user) sees every variable of the env file with gunicorn's value."""
