@@ -574,6 +574,36 @@ def test_certificate_from_the_vault_then_back_to_acme(tmp_path):
     assert lb.check_output("ls /etc/letsencrypt/archive/djangoops-lb/") == issued
 
 
+def test_upstream_mode_believes_the_terminator_only(tmp_path):
+    """web-lb-debian12 behind a TLS terminator (nginx_lb_tls: upstream): from an address the inventory
+    names (this machine, as the terminator), X-Forwarded-Proto and X-Forwarded-For reach Django and
+    the lb sends HSTS; from any other, they are ignored (Django's SSL redirect answers, nginx logs
+    the real peer). Then back to acme, serving its ACME certificate again."""
+    release = "debian12"
+    port, lb = RELEASES[release]["lb_http"], host("lb", release)
+    forwarded = {"Host": SITE, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    try:
+        provision_lb(release, {"nginx_lb_tls": "upstream", "nginx_lb_trusted_proxies": [gateway(release)]}, tmp_path)
+        status, headers, body = fetch(port, "/whoami", forwarded)
+        assert status == 200, body[:300]
+        whoami = json.loads(body)
+        assert (whoami["is_secure"], whoami["remote_addr"]) == (True, "203.0.113.7")
+        assert headers.get_all("Strict-Transport-Security") == ["max-age=31536000"]
+
+        provision_lb(release, {"nginx_lb_tls": "upstream", "nginx_lb_trusted_proxies": ["192.0.2.1"]}, tmp_path)
+        probe = f"/whoami?probe={time.time_ns()}"
+        status, headers, _ = fetch(port, probe, forwarded)
+        assert status == 301, "a forged X-Forwarded-Proto from an untrusted peer was believed"
+        assert headers["Location"].startswith("https://")
+        assert headers.get("Strict-Transport-Security") is None
+        logged = lb.check_output(f"grep -F {probe} /var/log/nginx/access.log")
+        assert logged.split()[0] == gateway(release), logged
+    finally:
+        provision_lb(release)
+    _, certificate, _ = served_certificate(RELEASES[release]["lb"])
+    assert dict(pair[0] for pair in certificate["issuer"])["commonName"].startswith("Pebble Intermediate CA")
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_the_app_reaches_postgresql_over_verified_tls(release):
     """Django's own connection (DATABASE_URL ...?sslmode=verify-full&sslrootcert=/etc/djangoops/ca.crt)
