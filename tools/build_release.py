@@ -1751,8 +1751,19 @@ class WheelBuilder:
         partial.mkdir(parents=True)
         shutil.copyfile(wheels[0], partial / wheels[0].name)
         (partial / "build.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        # Another build on this machine (a parallel test, a second controller process) may have put
+        # the same key there meanwhile: a complete one is kept (same inputs) and used.
+        if (folder / "build.json").is_file():
+            shutil.rmtree(partial, ignore_errors=True)
+            return json.loads((folder / "build.json").read_text())
         shutil.rmtree(folder, ignore_errors=True)
-        os.replace(partial, folder)
+        try:
+            os.replace(partial, folder)
+        except OSError:
+            if not (folder / "build.json").is_file():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)
+            return json.loads((folder / "build.json").read_text())
         return record
 
     def ensure_dynamic_requirement(self, requirement: str, python: str, platforms: Sequence[str]) -> None:

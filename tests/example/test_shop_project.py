@@ -70,6 +70,8 @@ def test_the_builder_builds_the_production_requirements_with_their_include(tmp_p
     source = make_source("1.0.0", tmp_path / "src")
     build = [sys.executable, BUILDER, "--json", "--source", source, "--version", "1.0.0", "--output", tmp_path / "out"]
     options = ["--name", "shop", "--requirements", "requirements/production.txt", "--python=3.11", "--python=3.13"]
+    # psycopg[c] has no wheel: compiled in containers of the hosts' Debian releases.
+    options += ["--build-image=3.11=debian:bookworm", "--build-image=3.13=debian:trixie", "--build-package=libpq-dev"]
     out = subprocess.run(
         [*build, *options],
         capture_output=True,
@@ -79,10 +81,15 @@ def test_the_builder_builds_the_production_requirements_with_their_include(tmp_p
     assert out.returncode == 0, out.stderr
     with tarfile.open(json.loads(out.stdout)["artifact"]) as tar:
         pinned = tar.extractfile("src/.djangoops-requirements.txt").read().decode()
+        manifest = json.loads(tar.extractfile("manifest.json").read())
         names = tar.getnames()
     for pin in ("django==5.2.19", "djangorestframework==3.18.3", "django-environ==0.14.0", "gunicorn==27.0.1"):
         assert pin in pinned.lower(), pinned
     assert any(n.startswith("wheels/") and "cp313" in n for n in names)
+    built = {record["python"]: record for record in manifest["built_wheels"].values()}
+    assert sorted(built) == ["3.11", "3.13"], manifest["built_wheels"]
+    for python, record in built.items():
+        assert any(package.startswith("libpq5") for package in record["runtime_packages"]), (python, record)
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,20 @@ def test_1_0_0_first_install_runs_every_migration_before_any_host_serves():
     assert_every_host_runs("1.0.0")
 
 
+def test_1_0_0_hosts_run_the_wheel_compiled_for_them_with_its_runtime_package_only():
+    """psycopg[c] has no wheel: the build compiled it for each Python in a container of the hosts'
+    Debian release; each host runs that C implementation with libpq installed by the deploy, and no
+    compiler or headers."""
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        python = f"/srv/{bed.APP}/current/venv/bin/python"
+        impl = bed.docker("exec", host, python, "-c", "import psycopg; print(psycopg.pq.__impl__)").strip()
+        assert impl == "c", f"{host}: psycopg runs its {impl} implementation"
+        packages = bed.docker("exec", host, "dpkg-query", "-W", "-f", "${Package} ${Status}\\n", check=False)
+        installed = {line.split()[0] for line in packages.splitlines() if line.endswith("install ok installed")}
+        assert any(name.startswith("libpq5") for name in installed), f"{host}: libpq5 is not installed"
+        assert not {"libpq-dev", "gcc", "python3-dev"} & installed, f"{host}: build packages on a host"
+
+
 def test_1_0_0_serves_its_pages_and_static_files_through_the_lb():
     status, home = bed.request("GET", "/")
     assert status == 200, home[:300]
