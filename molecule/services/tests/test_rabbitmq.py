@@ -76,7 +76,7 @@ def docker_host(name):
 @pytest.fixture(scope="module", autouse=True)
 def client_trusts_the_collections_ca():
     """The CA the rabbitmq role's pki made on the controller (beside molecule's inventory), on the client."""
-    ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / "pki" / "ca.crt"
+    ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".pki" / "ca.crt"
     subprocess.run(["docker", "cp", str(ca), f"rabbitmq-client:{CLIENT_CA}"], check=True)
 
 
