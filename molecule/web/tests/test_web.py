@@ -1,7 +1,9 @@
 """The request path end to end, from this machine through ports published on 127.0.0.1.
 
 The lbs serve HTTPS for the name web-site with a certificate from pebble (the ACME test CA on
-web-acme); every HTTPS request here verifies it against pebble's root, as a browser would."""
+web-acme); every HTTPS request here verifies it against pebble's root, as a browser would. The app
+hosts answer TLS on their private address (nginx_backend_tls), for the name djangoops-backend with a
+certificate of the collection's CA: requests straight to them verify it as the lbs do."""
 
 import base64
 import concurrent.futures
@@ -24,11 +26,14 @@ import testinfra
 import yaml
 
 SITE = "web-site"
+# The name the app hosts' certificates hold and the lbs verify (nginx_backend_tls_name's default).
+BACKEND = "djangoops-backend"
 RELEASES = {
     "debian12": {"lb": 18412, "lb_http": 18112, "app": 18212},
     "debian13": {"lb": 18413, "lb_http": 18113, "app": 18213},
 }
 HTTPS_PORTS = {ports["lb"] for ports in RELEASES.values()}
+BACKEND_PORTS = {ports["app"] for ports in RELEASES.values()}
 
 testinfra_hosts = ["web-app-debian12"]
 
@@ -52,20 +57,34 @@ def tls_context(**versions):
     return context
 
 
+@functools.cache
+def collection_ca():
+    """The collection's CA (role pki made it beside molecule's inventory): it signs the app hosts' certificates."""
+    return (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory" / ".pki" / "ca.crt").read_text()
+
+
 class SiteConnection(http.client.HTTPSConnection):
-    """HTTPS to 127.0.0.1:port that asks for and verifies the name web-site (SNI and certificate)."""
+    """HTTPS to 127.0.0.1:port that asks for and verifies a name (SNI and certificate): web-site by default."""
+
+    def __init__(self, *args, name=SITE, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name
 
     def connect(self):
         http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=SITE)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.name)
 
 
 def fetch(port, path, headers=None, data=None, timeout=10, method=None):
     """One request, redirects not followed: (status, headers as a message, body). The lbs' HTTPS port
-    is asked for web-site; the others over plain HTTP."""
+    is asked for web-site, the app hosts' port for djangoops-backend (as the lbs ask it); the lbs'
+    HTTP port over plain HTTP."""
     headers = {"Host": SITE, **(headers or {})} if port in HTTPS_PORTS else dict(headers or {})
     if port in HTTPS_PORTS:
         connection = SiteConnection("127.0.0.1", port, timeout=timeout, context=tls_context())
+    elif port in BACKEND_PORTS:
+        context = ssl.create_default_context(cadata=collection_ca())
+        connection = SiteConnection("127.0.0.1", port, timeout=timeout, context=context, name=BACKEND)
     else:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -135,14 +154,59 @@ def test_whoami_sees_this_machine_even_with_forged_headers(release):
 @pytest.mark.parametrize("release", RELEASES)
 def test_app_host_ignores_forged_headers_from_others(release):
     """Straight to the app host's nginx (not from the lb): its own headers are not trusted. Django sees
-    plain HTTP (so its SSL redirect answers), and nginx logs this machine's address, not the forged one."""
+    the scheme of this very connection (TLS: https, whatever the client claims) and this machine's
+    address, and nginx logs this machine's address, not the forged one."""
     probe = f"/whoami?probe={time.time_ns()}"
-    status, headers, _ = get(RELEASES[release]["app"], probe, {"X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https"})
-    assert status == 301
-    assert headers["Location"].startswith("https://")
+    status, _, body = get(RELEASES[release]["app"], probe, {"X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "http"})
+    assert status == 200, body
+    who = json.loads(body)
+    assert who["is_secure"] is True
+    assert who["remote_addr"] == gateway(release)
     logged = host("app", release).check_output(f"grep -F {probe} /var/log/nginx/access.log")
     assert logged.startswith(gateway(release) + " via ")
     assert "6.6.6.6" not in logged
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_lb_reaches_the_app_host_over_verified_tls_only(release, tmp_path):
+    """nginx_backend_tls: the app host's private address answers plain HTTP with nginx's 400 (so what the
+    lb gets from it came over TLS), and its certificate verifies against the collection's CA only. Given
+    a certificate of another CA for the same name, the app host gets no request from the lb (502, the
+    lb logs the verify error); with its own back, the lb serves again."""
+    app, lb = host("app", release), host("lb", release)
+    plain = (
+        "import http.client; c = http.client.HTTPConnection('web-app-%s', 8080, timeout=10); "
+        "c.request('GET', '/healthz'); print(c.getresponse().status)"
+    )
+    assert lb.check_output("python3 -c %s", plain % release) == "400"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        with socket.create_connection(("127.0.0.1", RELEASES[release]["app"]), timeout=10) as raw:
+            ssl.create_default_context().wrap_socket(raw, server_hostname=BACKEND)
+
+    foreign = local_ca(tmp_path, BACKEND)
+    tls, port = "/etc/nginx/djangoops/tls", RELEASES[release]["lb"]
+
+    def lb_answers(expected):
+        status = None
+        for _ in range(40):
+            status, _, _ = get(port, "/healthz")
+            if status == expected:
+                break
+            time.sleep(0.5)
+        return status
+
+    app.check_output(f"cp -p {tls}/backend.crt {tls}/own.crt && cp -p {tls}/backend.key {tls}/own.key")
+    try:
+        for name in ("crt", "key"):
+            (tmp_path / f"backend.{name}").write_text(foreign[f"site.{name}"])
+            subprocess.run(["docker", "cp", str(tmp_path / f"backend.{name}"), f"web-app-{release}:{tls}/"], check=True)
+        app.check_output("nginx -t -q && systemctl reload nginx")
+        assert lb_answers(502) == 502
+        assert "upstream SSL certificate verify error" in lb.check_output("tail -n 50 /var/log/nginx/error.log")
+    finally:
+        app.check_output(f"mv {tls}/own.crt {tls}/backend.crt && mv {tls}/own.key {tls}/backend.key")
+        app.check_output("nginx -t -q && systemctl reload nginx")
+    assert lb_answers(200) == 200
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -254,8 +318,8 @@ def test_processes_run_as_the_app_user_and_the_socket_is_0660(release):
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_restart_under_load_loses_no_request(release):
-    """Up to 2,000 requests in 25 seconds against the app host; gunicorn restarts twice. Plain HTTP
-    straight to the app host: Django's SSL redirect answers each (301, from gunicorn, no database work)."""
+    """Up to 2,000 requests in 25 seconds against the app host; gunicorn restarts twice. Straight to the
+    app host over its TLS (one handshake per request): /whoami answers each (200, no database work)."""
     port = RELEASES[release]["app"]
     app = host("app", release)
     sent, failed = 0, []
@@ -272,7 +336,7 @@ def test_restart_under_load_loses_no_request(release):
         sent += 1
         try:
             status, _, _ = get(port, "/whoami", timeout=15)
-            if status != 301:
+            if status != 200:
                 failed.append(status)
         except OSError as error:
             failed.append(repr(error))
@@ -513,14 +577,14 @@ def test_certbot_timer_renews_and_nginx_serves_the_new_certificate(release):
     assert status == 200
 
 
-def local_ca(directory):
-    """A throwaway CA and a certificate for web-site from it (tools/local_ca.py): the vault path."""
+def local_ca(directory, name=SITE):
+    """A throwaway CA and a certificate for a name (web-site) from it (tools/local_ca.py): the vault path."""
     tool = Path(__file__).parents[3] / "tools" / "local_ca.py"
     argv = [
         sys.executable,
         str(tool),
         f"--dir={directory}",
-        f"--name={SITE}",
+        f"--name={name}",
         "--days=2",
         "--subject=djangoops web test CA",
     ]

@@ -42,6 +42,32 @@ CASES = [
     ),
     pytest.param(
         "nginx",
+        {"nginx_lb_site": True, "nginx_lb_backends": ["127.0.0.1:8080"], "nginx_backend_tls": True},
+        "nginx_lb_backends: 127.0.0.1 is on loopback, which the app site serves in plain HTTP",
+        "Install nginx",
+        id="nginx-backend-tls-loopback-backend",
+    ),
+    pytest.param(
+        "nginx",
+        {
+            "nginx_app_site": True,
+            "nginx_app_socket": "/run/app/gunicorn.sock",
+            "nginx_app_listen_addresses": ["0.0.0.0"],  # noqa: S104 (the refused input)
+            "nginx_backend_tls": True,
+        },
+        "nginx_app_listen_addresses: 0.0.0.0 listens on loopback too",
+        "Install nginx",
+        id="nginx-backend-tls-wildcard-listen",
+    ),
+    pytest.param(
+        "nginx",
+        {**LB, "nginx_backend_tls": True, "nginx_backend_tls_name": "app host"},
+        "nginx_backend_tls_name: 'app host' is not a host name",
+        "Install nginx",
+        id="nginx-backend-tls-bad-name",
+    ),
+    pytest.param(
+        "nginx",
         {**LB, "nginx_lb_tls": "acme"},
         "nginx_lb_tls_names is empty: acme needs the names",
         "Install nginx",
