@@ -44,7 +44,8 @@ def run_role(tmp_path):
     through: nothing is installed or written.
     """
 
-    def run(role, variables):
+    def run(role, variables, inventory="localhost,"):
+        """inventory: a host list or an inventory file (its hosts connect locally too)."""
         playbook = tmp_path / "play.yml"
         playbook.write_text(f"- hosts: all\n  gather_facts: false\n  roles:\n    - role: djangoops.stack.{role}\n")
         extra = tmp_path / "vars.json"
@@ -54,7 +55,7 @@ def run_role(tmp_path):
             [
                 str(Path(sys.executable).parent / "ansible-playbook"),
                 "--check",
-                "--inventory=localhost,",
+                f"--inventory={inventory}",
                 "--connection=local",
                 f"--extra-vars=@{extra}",
                 str(playbook),

@@ -15,8 +15,9 @@ VARS = {
 }
 
 
-def san(names: list[str]) -> list[str]:
-    templar = Templar(loader=DataLoader(), variables={**VARS, "pki_names": names})
+def san(names: list[str], address_dns_names: bool = False) -> list[str]:
+    variables = {**VARS, "pki_names": names, "pki_address_dns_names": address_dns_names}
+    templar = Templar(loader=DataLoader(), variables=variables)
     return templar.template(trust_as_template("{{ __pki_san }}"))
 
 
@@ -39,3 +40,14 @@ def test_each_name_becomes_its_kind_of_entry(name, entry):
 
 def test_the_order_is_kept():
     assert san(["db1", "127.0.0.1", "10.0.0.5"]) == ["DNS:db1", "IP:127.0.0.1", "IP:10.0.0.5"]
+
+
+def test_addresses_are_dns_entries_too_when_asked():
+    """pgBackRest 2.45 matches the host it connects to against DNS entries only (pki_address_dns_names)."""
+    assert san(["backup", "10.0.0.5", "fd00::5"], address_dns_names=True) == [
+        "DNS:backup",
+        "IP:10.0.0.5",
+        "IP:fd00::5",
+        "DNS:10.0.0.5",
+        "DNS:fd00::5",
+    ]
