@@ -71,6 +71,7 @@ def migration_entry(host: str, result: dict) -> dict:
         "deferred": deferred,
         "first_install": first,
         "reversed": reversed_,
+        "restore_point": result.get("restore_point") or None,
     }
 
 
@@ -140,6 +141,9 @@ def summary_lines(data: dict) -> list[str]:
             line += f"; deferred {', '.join(m['deferred'])}"
         if m["seconds"] is not None:
             line += f" ({m['seconds']} s)"
+        if m.get("restore_point"):
+            point = m["restore_point"]
+            line += f"; restore point before it: {point['name']} at {point['lsn']} on {point['host']}"
         lines.append(line)
     lines.extend(f"FAILED: {failure}" for failure in data["failures"])
     return lines

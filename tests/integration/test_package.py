@@ -44,7 +44,7 @@ VERSION = str(GALAXY["version"])
 TARBALL = ROOT / ".cache" / "package" / f"{GALAXY['namespace']}-{GALAXY['name']}-{VERSION}.tar.gz"
 MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
 ROLE_SPECS = sorted((ROOT / "roles").glob("*/meta/argument_specs.yml"))
-PLAYBOOKS = ("site", "deploy", "rollback", "restart", "manage", "history", "remove_app")
+PLAYBOOKS = ("site", "deploy", "rollback", "restart", "manage", "history", "remove_app", "restore")
 TIMEOUT = 300  # seconds of one command
 SANITY_TIMEOUT = 900
 

@@ -31,6 +31,7 @@ MIGRATED = {
             "deferred": [{"migration": "airports.0003_remove_airport_name", "reason": "drops a column"}],
         }
     },
+    "restore_point": {"name": "deploy-2.0.0-pre", "lsn": "0/3000090", "host": "db1"},
 }
 
 
@@ -87,6 +88,7 @@ def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations()
             "deferred": ["airports.0003_remove_airport_name"],
             "first_install": [],
             "reversed": [],
+            "restore_point": {"name": "deploy-2.0.0-pre", "lsn": "0/3000090", "host": "db1"},
         }
     }
 
@@ -99,7 +101,8 @@ def test_the_printed_lines_say_what_happened_including_migrations_only_recorded(
         "app2: 1.0.0, OUT OF ROTATION at every lb",
         "worker: unknown (not reached)",
         "migrations pre on app1: applied airports.0002_airport_country; recorded as applied (their tables exist)"
-        " auth.0001_initial; relaxed airports_airport.name; deferred airports.0003_remove_airport_name (1.25 s)",
+        " auth.0001_initial; relaxed airports_airport.name; deferred airports.0003_remove_airport_name (1.25 s);"
+        " restore point before it: deploy-2.0.0-pre at 0/3000090 on db1",
         "FAILED: gate failed on app2",
     ]
     ok = summary({}, [], {**RUN, "build_seconds": None})
