@@ -160,7 +160,17 @@ def test_no_secret_in_any_journal_command_line_or_the_deploys_output():
         assert secrets_probe.leaked(secrets_probe.journal(host), secrets) == [], f"journal of {host}"
 
 
+# What the contract release drops (each product's legacy_code), read before it deploys: the restore
+# point its deploy makes before the post phase must give it back.
+LEGACY = (
+    "SELECT count(*) || ' ' || md5(string_agg(id || ':' || coalesce(legacy_code, '-'), ',' ORDER BY id))"
+    " FROM catalog_product"
+)
+BEFORE_CONTRACT = {}
+
+
 def test_1_2_0_contract_drops_the_column_after_every_host_runs_it_with_zero_failed_requests():
+    BEFORE_CONTRACT["legacy"] = bed.psql(LEGACY)
     load, run = under_load("deploy 1.1.0 -> 1.2.0 (contract) under load", lambda: bed.deploy("1.2.0"))
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
@@ -171,6 +181,26 @@ def test_1_2_0_contract_drops_the_column_after_every_host_runs_it_with_zero_fail
     assert migrations["post"]["applied"] == ["catalog.0004_remove_product_legacy_code"]
     assert "legacy_code" not in bed.columns("catalog_product")
     assert "stock" in bed.columns("catalog_product")
+    for phase in ("pre", "post"):
+        assert migrations[phase]["restore_point"]["name"] == f"deploy-1.2.0-{phase}", migrations[phase]
+    assert "restore point before it: deploy-1.2.0-post at " in run.output
+
+
+def test_the_restore_point_before_1_2_0s_post_phase_gives_back_the_dropped_columns_data():
+    """playbooks/restore.yml -e restore_point=deploy-1.2.0-post: pgBackRest restores the database to
+    just before the post phase dropped legacy_code (the app stopped meanwhile, started again after):
+    the column is back with every product's value; the app, on 1.2.0, serves again."""
+    run = bed.playbook("restore.yml", restore_force=True, restore_point="deploy-1.2.0-post")
+    assert run.rc == 0, run.tail()
+    assert "Restored " in run.output
+    print(bed.figures(f"restore.yml to deploy-1.2.0-post in {run.seconds} s"))
+    assert "legacy_code" in bed.columns("catalog_product")
+    assert bed.psql(LEGACY) == BEFORE_CONTRACT["legacy"]
+    assert bed.psql("SELECT count(*) FROM django_migrations WHERE name = '0004_remove_product_legacy_code'") == "0"
+    deadline = time.monotonic() + 30
+    while bed.request("GET", "/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert bed.request("GET", "/")[0] == 200
 
 
 def test_a_request_runs_the_celery_task_and_its_row_appears():

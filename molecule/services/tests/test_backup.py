@@ -1,6 +1,6 @@
 """PostgreSQL backups with pgBackRest (role pgbackrest, playbooks/restore.yml), checked on the hosts.
 
-pg-debian12 keeps its repository on host backup (group backup, pgBackRest's TLS protocol with the
+pg-debian12 keeps its repository on host pg-backup (group backup, pgBackRest's TLS protocol with the
 collection's certificates at both ends, encrypted with the inventory's passphrase); pg-debian13 keeps
 a local one (the single-server layout). Each restore runs the real playbook against molecule's
 inventory and compares the restored table's row count and checksum with the expected ones."""
@@ -15,10 +15,10 @@ import pytest
 import testinfra
 
 # Each database host and the host whose timers take its backups (where its repository is).
-REPOSITORY = {"pg-debian12": "backup", "pg-debian13": "pg-debian13"}
+REPOSITORY = {"pg-debian12": "pg-backup", "pg-debian13": "pg-debian13"}
 PLAYBOOK = Path(__file__).parents[3] / "playbooks" / "restore.yml"
 
-testinfra_hosts = ["backup"]
+testinfra_hosts = ["pg-backup"]
 
 
 def docker_host(name):
@@ -75,7 +75,7 @@ def test_the_wal_is_archived_and_pgbackrest_check_passes(server):
 
 
 def test_the_repository_is_on_the_backup_host_encrypted_and_reached_over_tls_only():
-    backup, db = docker_host("backup"), docker_host("pg-debian12")
+    backup, db = docker_host("pg-backup"), docker_host("pg-debian12")
     info = json.loads(backup.check_output("runuser -u pgbackrest -- pgbackrest --output=json info"))
     assert [(stanza["name"], stanza["cipher"]) for stanza in info] == [("pg-debian12", "aes-256-cbc")]
     assert not db.file("/var/lib/pgbackrest/archive").exists
