@@ -160,14 +160,16 @@ def test_memory_and_persistence_settings(host, server):
         assert f"\nmaxmemory {mem_mb // 4}mb\n" in conf
         assert "\nmaxmemory-policy allkeys-lru\n" in conf
         assert "\nsave 3600 1 300 100 60 10000\n" in conf
-        assert "\nappendonly no\n" in conf
+        # The append-only file is on by default, fsynced every second.
+        assert "\nappendonly yes\n" in conf
+        assert "\nappendfsync everysec\n" in conf
+        assert db.file("/var/lib/redis/appendonlydir").is_directory
     else:
 
         def config(name):
             return cli(host, server, "CONFIG", "GET", name, user="default", password=admin).split("\n")[1:]
 
         assert config("maxmemory") == [str(64 * 1024 * 1024)]
-        assert config("appendonly") == ["yes"]
+        assert config("appendonly") == ["no"]
         assert config("save") in ([], [""])
         assert config("timeout") == ["300"]
-        assert db.file("/var/lib/redis/appendonlydir").is_directory
