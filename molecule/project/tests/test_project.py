@@ -169,6 +169,20 @@ LEGACY = (
 BEFORE_CONTRACT = {}
 
 
+def test_1_2_0_is_refused_while_the_last_backup_is_older_than_deploy_backup_max_age_hours():
+    """1.2.0's post phase drops a column: with a limit of 18 seconds (the first full backup is from
+    converge, minutes ago) the preflight refuses it before any host switches, says how old the backup
+    is and how to take one, and the release leaves every host."""
+    run = bed.deploy("1.2.0", deploy_backup_max_age_hours=0.005)
+    assert run.rc != 0
+    failure = " ".join(run.summary.get("failures", [])) or run.tail()
+    assert "post-deploy migrations drop data (catalog.0004_remove_product_legacy_code)" in failure, failure
+    assert "hours ago, more than deploy_backup_max_age_hours (0.005)" in failure, failure
+    assert "-full.service" in failure, failure
+    assert_every_host_runs("1.1.0")
+    assert "legacy_code" in bed.columns("catalog_product")
+
+
 def test_1_2_0_contract_drops_the_column_after_every_host_runs_it_with_zero_failed_requests():
     BEFORE_CONTRACT["legacy"] = bed.psql(LEGACY)
     load, run = under_load("deploy 1.1.0 -> 1.2.0 (contract) under load", lambda: bed.deploy("1.2.0"))
