@@ -208,6 +208,30 @@ def test_epmd_and_erlang_distribution_stay_on_loopback(host, server, port):
 
 
 @pytest.mark.parametrize("server", SERVERS)
+def test_the_definitions_are_exported_and_hold_hashes_only(server):
+    """Provisioning made a first export (then the timer, daily): the vhosts, users and permissions that
+    `rabbitmqctl import_definitions` would put back, readable by rabbitmq alone, no password in it."""
+    node = testinfra.get_host(f"docker://{server}")
+    timer = node.service("djangoops-rabbitmq-definitions.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+    exports = node.check_output("ls -1 /var/backups/rabbitmq/").split()
+    assert len(exports) >= 1
+    assert all(re.fullmatch(r"definitions-[0-9]{8}T[0-9]{6}Z[.]json", name) for name in exports), exports
+    export = node.file(f"/var/backups/rabbitmq/{exports[-1]}")
+    assert (export.user, export.mode) == ("rabbitmq", 0o600)
+    definitions = json.loads(export.content_string)
+    assert {"app", "other"} <= {vhost["name"] for vhost in definitions["vhosts"]}
+    users = {user["name"]: user for user in definitions["users"]}
+    assert {"app", "outsider", "monitor"} <= set(users)
+    assert users["app"]["password_hash"]
+    assert {"user": "app", "vhost": "app"} in [
+        {"user": p["user"], "vhost": p["vhost"]} for p in definitions["permissions"]
+    ]
+    assert not [name for name, password in PASSWORDS.items() if password in export.content_string]
+
+
+@pytest.mark.parametrize("server", SERVERS)
 def test_erlang_cookie_is_the_inventory_secret(server):
     db = docker_host(server)
     cookie = db.file("/var/lib/rabbitmq/.erlang.cookie")

@@ -24,6 +24,21 @@ def good(**overrides):
             id="no-erlang-cookie",
         ),
         pytest.param(
+            good(rabbitmq_definitions_dir="/var/backups/rabbit mq"),
+            "rabbitmq_definitions_dir: '/var/backups/rabbit mq' must be an absolute path",
+            id="definitions-dir-with-a-blank",
+        ),
+        pytest.param(
+            good(rabbitmq_definitions_keep=0),
+            "rabbitmq_definitions_keep must be at least 1 (got 0)",
+            id="definitions-keep-0",
+        ),
+        pytest.param(
+            good(rabbitmq_definitions_schedule="nightly at one"),
+            "rabbitmq_definitions_schedule: 'nightly at one' is not a systemd calendar event",
+            id="definitions-schedule",
+        ),
+        pytest.param(
             good(rabbitmq_erlang_cookie="short"),
             "rabbitmq_erlang_cookie must be 20 to 255 printable ASCII characters without spaces",
             id="short-erlang-cookie",
