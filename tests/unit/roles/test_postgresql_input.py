@@ -35,6 +35,11 @@ INSTALL_TASK = "Install the PostgreSQL packages"
             id="settings-clash",
         ),
         pytest.param(
+            {"postgresql_settings": {"Archive_Command": "cp %p /tmp/%f"}},
+            "postgresql_settings sets archive_command, which role pgbackrest sets",
+            id="settings-archiving",
+        ),
+        pytest.param(
             {"postgresql_settings": {"SSL": "off"}},
             "postgresql_settings sets ssl, which the role sets from its own variables",
             id="settings-clash-any-case",
