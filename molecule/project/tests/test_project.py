@@ -207,7 +207,7 @@ def test_the_restore_point_before_1_2_0s_post_phase_gives_back_the_dropped_colum
     run = bed.playbook("restore.yml", restore_force=True, restore_point="deploy-1.2.0-post")
     assert run.rc == 0, run.tail()
     assert "Restored " in run.output
-    print(bed.figures(f"restore.yml to deploy-1.2.0-post in {run.seconds} s"))
+    bed.figures(f"restore.yml to deploy-1.2.0-post in {run.seconds} s")
     assert "legacy_code" in bed.columns("catalog_product")
     assert bed.psql(LEGACY) == BEFORE_CONTRACT["legacy"]
     assert bed.psql("SELECT count(*) FROM django_migrations WHERE name = '0004_remove_product_legacy_code'") == "0"
