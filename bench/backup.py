@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The backup benchmark (`make bench-backup`): backup and restore seconds, and the recovery point.
 
-Needs the `services` scenario's pg-debian12 and pg-backup converged (`make bench-backup` does that
-first): PostgreSQL 15 whose pgBackRest repository is on another host, over TLS, encrypted.
+Needs the `backup` scenario's hosts converged (`make bench-backup` does that first): backup-db12 is
+PostgreSQL 15 whose pgBackRest repository is on another host, over TLS, encrypted.
 
 1. pgbench fills database app with BENCH_SCALE (default 25: about 375 MB) of tables.
-2. A full backup by its timer's unit (djangoops-pgbackrest-pg-debian12-full.service): seconds, size.
-3. The recovery point: pg-client commits a heartbeat row every 0.2 s over TCP (the app's view of
+2. A full backup by its timer's unit (djangoops-pgbackrest-backup-db12-full.service): seconds, size.
+3. The recovery point: backup-client commits a heartbeat row every 0.2 s over TCP (the app's view of
    what was saved); after BENCH_WRITE_SECONDS (default 100) the database host dies without warning
    (`docker kill`), comes back without its data directory, and playbooks/restore.yml restores the
    latest archived point. The seconds of committed heartbeats missing afterwards are the writes a
@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DB, REPOSITORY, CLIENT = "pg-debian12", "pg-backup", "pg-client"
+DB, REPOSITORY, CLIENT = "backup-db12", "backup-repo", "backup-client"
 SCALE = int(os.environ.get("BENCH_SCALE", "25"))
 WRITE_SECONDS = int(os.environ.get("BENCH_WRITE_SECONDS", "100"))
-PASSWORD = "molecule-app-password"  # noqa: S105 - the services scenario's throwaway test password
+PASSWORD = "molecule-app-password"  # noqa: S105 - the backup scenario's throwaway test password
 CONFIG = "/etc/postgresql/15/main"
 
 
@@ -54,10 +54,10 @@ def timed(label: str, host: str, command: str) -> float:
 
 
 def inventory() -> str:
-    """molecule's inventory of the services scenario (under ~/.ansible/tmp: the newest one)."""
-    candidates = sorted(Path.home().glob(".ansible/tmp/molecule.*.services/inventory"), key=lambda p: p.stat().st_mtime)
+    """molecule's inventory of the backup scenario (under ~/.ansible/tmp: the newest one)."""
+    candidates = sorted(Path.home().glob(".ansible/tmp/molecule.*.backup/inventory"), key=lambda p: p.stat().st_mtime)
     if not candidates:
-        raise SystemExit("bench-backup: no molecule inventory of the services scenario; run make bench-backup")
+        raise SystemExit("bench-backup: no molecule inventory of the backup scenario; run make bench-backup")
     return str(candidates[-1])
 
 
@@ -70,9 +70,9 @@ def main() -> int:
     figures["database_mb"] = round(int(sql("SELECT pg_database_size('app')")) / 2**20)
     print(f"bench-backup: database app: {figures['database_mb']} MB", flush=True)
     figures["backup_seconds"] = timed(
-        "full backup", REPOSITORY, "systemctl start djangoops-pgbackrest-pg-debian12-full.service"
+        "full backup", REPOSITORY, "systemctl start djangoops-pgbackrest-backup-db12-full.service"
     )
-    info = json.loads(sh(REPOSITORY, "runuser -u pgbackrest -- pgbackrest --stanza=pg-debian12 --output=json info"))
+    info = json.loads(sh(REPOSITORY, "runuser -u pgbackrest -- pgbackrest --stanza=backup-db12 --output=json info"))
     last = info[0]["backup"][-1]
     figures["backup_repository_mb"] = round(last["info"]["repository"]["delta"] / 2**20)
     print(f"bench-backup: full backup in the repository: {figures['backup_repository_mb']} MB (compressed, encrypted)")

@@ -10,8 +10,9 @@ lanes that run at the same time once setup passed:
 - ``containers``: the stages that start containers, taken by ``CONTAINER_SLOTS`` workers (two on
   this 2-core machine, ``DJANGOOPS_TEST_SLOTS`` to change it) from one queue, longest first, so
   the longest scenario starts at once and the short ones fill the other slot. Once the host lane's
-  own stages are done, it takes the light stages of the same queue (never a third scenario of
-  several containers beside two: on 2 cores that slowed every stage).
+  own stages are done, it takes the light stages of the same queue (weight <= LIGHT: the single-
+  container stages and the small backup scenario; never a third big scenario beside two: on 2 cores
+  that slowed every stage).
 
 Every stage writes ``.cache/logs/<stage>.log``. The console gets one line when a stage starts and,
 when it ends, its whole log in one block (never interleaved with another stage's), then a summary:
@@ -96,6 +97,9 @@ WEIGHTS = {
     "image": 60,
     "wheels": 120,
     "molecule-mongodb": 10,
+    # Four small hosts (PostgreSQL without PostGIS, pgBackRest): light enough for the host lane,
+    # which is idle from about minute 17 while the two big scenarios run.
+    "molecule-backup": 250,
 }
 
 
