@@ -1,7 +1,7 @@
 """PostgreSQL backups with pgBackRest (role pgbackrest, playbooks/restore.yml), checked on the hosts.
 
-backup-db12 keeps its repository on host backup-repo (group backup, pgBackRest's TLS protocol with the
-collection's certificates at both ends, encrypted with the inventory's passphrase); backup-db13 keeps
+pg-debian12 keeps its repository on host backup-repo (group backup, pgBackRest's TLS protocol with the
+collection's certificates at both ends, encrypted with the inventory's passphrase); pg-debian13 keeps
 a local one (the single-server layout). Each restore runs the real playbook against molecule's
 inventory and compares the restored table's row count and checksum with the expected ones."""
 
@@ -15,7 +15,7 @@ import pytest
 import testinfra
 
 # Each database host and the host whose timers take its backups (where its repository is).
-REPOSITORY = {"backup-db12": "backup-repo", "backup-db13": "backup-db13"}
+REPOSITORY = {"pg-debian12": "backup-repo", "pg-debian13": "pg-debian13"}
 PLAYBOOK = Path(__file__).parents[3] / "playbooks" / "restore.yml"
 
 testinfra_hosts = ["backup-repo"]
@@ -47,16 +47,21 @@ def archive_now(db):
     db.check_output(f"runuser -u postgres -- pgbackrest --stanza={stanza} check")
 
 
-def restore(db, tmp_path, **target):
-    """playbooks/restore.yml for this host, over its running database; the playbook's output."""
+def playbook(path, tmp_path, extra_vars):
+    """ansible-playbook against molecule's inventory; the finished process."""
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
     if not inventory:
         pytest.skip("needs molecule's inventory (run by molecule verify)")
-    extra = tmp_path / "restore.json"
-    extra.write_text(json.dumps({"restore_host": db.backend.name, "restore_force": True, **target}))
-    argv = ["ansible-playbook", f"--inventory={os.path.dirname(inventory)}", f"--extra-vars=@{extra}", str(PLAYBOOK)]
+    extra = tmp_path / f"{Path(path).stem}.json"
+    extra.write_text(json.dumps(extra_vars))
+    argv = ["ansible-playbook", f"--inventory={os.path.dirname(inventory)}", f"--extra-vars=@{extra}", str(path)]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def restore(db, tmp_path, **target):
+    """playbooks/restore.yml for this host, over its running database; the playbook's output."""
     began = time.monotonic()
-    run = subprocess.run(argv, capture_output=True, text=True, check=False)
+    run = playbook(PLAYBOOK, tmp_path, {"restore_host": db.backend.name, "restore_force": True, **target})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     print(f"{db.backend.name}: restore {target or 'latest'} took {time.monotonic() - began:.1f} s (playbook)")
     return run.stdout
@@ -75,33 +80,79 @@ def test_the_wal_is_archived_and_pgbackrest_check_passes(server):
 
 
 def test_the_repository_is_on_the_backup_host_encrypted_and_reached_over_tls_only():
-    backup, db = docker_host("backup-repo"), docker_host("backup-db12")
+    backup, db = docker_host("backup-repo"), docker_host("pg-debian12")
     info = json.loads(backup.check_output("runuser -u pgbackrest -- pgbackrest --output=json info"))
-    assert [(stanza["name"], stanza["cipher"]) for stanza in info] == [("backup-db12", "aes-256-cbc")]
+    assert [(stanza["name"], stanza["cipher"]) for stanza in info] == [("pg-debian12", "aes-256-cbc")]
     assert not db.file("/var/lib/pgbackrest/archive").exists
     config = backup.file("/etc/pgbackrest/pgbackrest.conf")
     assert (config.user, config.group, config.mode) == ("root", "pgbackrest", 0o640)
-    # Its TLS server listens on the private address only. It serves backup-db12's certificate for
-    # backup-db12's stanza only, and no certificate of another CA at all.
+    # Its TLS server listens on the private address only. It serves pg-debian12's certificate for
+    # pg-debian12's stanza only, and no certificate of another CA at all.
     address = backup.check_output("hostname -I").split()[0]
     assert backup.socket(f"tcp://{address}:8432").is_listening
     assert not backup.socket("tcp://127.0.0.1:8432").is_listening
     other_stanza = db.check_output("runuser -u postgres -- pgbackrest --stanza=other --log-level-file=off info")
     assert "access denied" in other_stanza
     stranger = db.check_output(
-        "cd /tmp && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=backup-db12"
+        "cd /tmp && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=pg-debian12"
         " -keyout stranger.key -out stranger.crt 2>/dev/null && chown postgres stranger.key && "
-        "runuser -u postgres -- pgbackrest --stanza=backup-db12 --repo1-host-cert-file=/tmp/stranger.crt"
+        "runuser -u postgres -- pgbackrest --stanza=pg-debian12 --repo1-host-cert-file=/tmp/stranger.crt"
         " --repo1-host-key-file=/tmp/stranger.key --log-level-file=off info; rm -f /tmp/stranger.*"
     )
     assert "unknown ca" in stranger
 
 
-def test_the_local_repository_keeps_backup_db13s_backups():
-    db = docker_host("backup-db13")
+def test_the_local_repository_keeps_pg_debian13s_backups():
+    db = docker_host("pg-debian13")
     info = json.loads(db.check_output("runuser -u postgres -- pgbackrest --output=json info"))
-    assert [stanza["name"] for stanza in info] == ["backup-db13"]
-    assert db.file("/var/lib/pgbackrest/archive/backup-db13").is_directory
+    assert [stanza["name"] for stanza in info] == ["pg-debian13"]
+    assert db.file("/var/lib/pgbackrest/archive/pg-debian13").is_directory
+
+
+def test_a_restore_is_refused_while_a_deploy_holds_the_lock(tmp_path):
+    """The environment's deploy lock (on the first app host here, pg-client), taken by the module a
+    deploy takes it with: restore.yml refuses before any host changes, naming the holder."""
+    db = docker_host("pg-debian12")
+    lock = tmp_path / "lock.yml"
+    lock.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "A deploy's lock",
+                    "hosts": "pg-client",
+                    "become": True,
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "Take or release the lock",
+                            "djangoops.stack.deploy_lock": {
+                                "path": "/var/lib/djangoops/locks/app.json",
+                                "token": "services-test-token",
+                                "holder": {"user": "tester", "controller": "elsewhere", "version": "9.9.9", "pid": 1},
+                                "state": "{{ lock_state }}",
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    started = db.check_output("systemctl show -P ActiveEnterTimestampMonotonic postgresql@15-main.service")
+    held = playbook(lock, tmp_path, {"lock_state": "acquired"})
+    assert held.returncode == 0, held.stdout[-3000:]
+    try:
+        refused = playbook(PLAYBOOK, tmp_path, {"restore_host": "pg-debian12", "restore_force": True})
+    finally:
+        released = playbook(lock, tmp_path, {"lock_state": "released"})
+    assert released.returncode == 0, released.stdout[-3000:]
+    text = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    lock_path = "/var/lib/djangoops/locks/app.json"
+    assert f"restore.yml refuses to run: the deploy lock {lock_path} on pg-client" in text, text[-2000:]
+    assert "held by tester@elsewhere (version 9.9.9, pid 1)" in text, text[-3000:]
+    assert "Restore | stop the app" not in refused.stdout, "restore.yml went on past the refusal"
+    assert "TASK [djangoops.stack.pgbackrest" not in refused.stdout, "restore.yml went on past the refusal"
+    assert db.check_output("systemctl show -P ActiveEnterTimestampMonotonic postgresql@15-main.service") == started
 
 
 @pytest.mark.parametrize("server", REPOSITORY)
@@ -117,7 +168,7 @@ def test_the_backup_timers_are_scheduled(server):
 def test_restores_give_back_exactly_the_rows_of_the_point_asked(server, tmp_path):
     """A full backup by its timer's unit; rows written after it; then (1) a dropped table restored to a
     time before the drop; (2) the data directory removed with the server stopped, restored to the
-    latest archived point; on backup-db12 (3) a named restore point."""
+    latest archived point; on pg-debian12 (3) a named restore point."""
     db, runner = docker_host(server), docker_host(REPOSITORY[server])
     sql(db, "DROP TABLE IF EXISTS backup_probe; CREATE TABLE backup_probe (id int PRIMARY KEY, note text)")
     sql(db, "ALTER TABLE backup_probe OWNER TO app")
@@ -134,7 +185,7 @@ def test_restores_give_back_exactly_the_rows_of_the_point_asked(server, tmp_path
     assert contents(db) == expected_before_drop
 
     insert(db, 1501, 2000)
-    if server == "backup-db12":
+    if server == "pg-debian12":
         sql(db, "SELECT pg_create_restore_point('before-cleanup')")
         expected_at_point = contents(db)
         sql(db, "DELETE FROM backup_probe WHERE id <= 1000")

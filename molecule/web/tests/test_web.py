@@ -389,13 +389,13 @@ def test_no_secret_in_the_journal_or_on_a_command_line(release, kind):
 
 def test_no_secret_in_the_playbooks_output():
     """Everything the playbooks printed in this run (molecule's ANSIBLE_LOG_PATH): site.yml's converge,
-    its idempotence run and check mode, and the playbooks the tests ran so far."""
+    its re-run and check mode, and the playbooks the tests ran so far."""
     directory = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     if not directory:
         pytest.skip("needs molecule's ephemeral directory (run by molecule verify)")
     log = Path(directory, "ansible.log").read_text(errors="replace")
     assert "TASK [djangoops.stack.django_app : " in log, "the log does not hold the converge's output"
-    assert "Converge in check mode changes nothing" in log, "the log does not hold the check mode run"
+    assert "Converge again, then in check mode, and change nothing" in log, "the log does not hold the re-runs"
     secrets = inventory_secrets()
     leaked = sorted(name for name, value in secrets.items() if value in log)
     assert leaked == [], f"the playbooks' output shows {', '.join(leaked)}"
