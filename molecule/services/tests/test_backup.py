@@ -113,6 +113,7 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_lock(tmp_path):
     """The environment's deploy lock (on the first app host here, pg-client), taken by the module a
     deploy takes it with: restore.yml refuses before any host changes, naming the holder."""
     db = docker_host("pg-debian12")
+    lock_path = "/var/lib/djangoops/locks/app.json"  # deploy_lock_path for the app `app`
     lock = tmp_path / "lock.yml"
     lock.write_text(
         json.dumps(
@@ -126,7 +127,7 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_lock(tmp_path):
                         {
                             "name": "Take or release the lock",
                             "djangoops.stack.deploy_lock": {
-                                "path": "/var/lib/djangoops/locks/app.json",
+                                "path": lock_path,
                                 "token": "services-test-token",
                                 "holder": {"user": "tester", "controller": "elsewhere", "version": "9.9.9", "pid": 1},
                                 "state": "{{ lock_state }}",
@@ -147,7 +148,6 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_lock(tmp_path):
     assert released.returncode == 0, released.stdout[-3000:]
     text = " ".join((refused.stdout + refused.stderr).split())
     assert refused.returncode != 0
-    lock_path = "/var/lib/djangoops/locks/app.json"
     assert f"restore.yml refuses to run: the deploy lock {lock_path} on pg-client" in text, text[-2000:]
     assert "held by tester@elsewhere (version 9.9.9, pid 1)" in text, text[-3000:]
     assert "Restore | stop the app" not in refused.stdout, "restore.yml went on past the refusal"
