@@ -73,8 +73,8 @@ def module_args(project, settings, environment, **params):
     return args
 
 
-def run_module(tmp_path, args, check_mode=False):
-    """Run the module file as Ansible would run it on the host: its args in a JSON file."""
+def run_module(tmp_path, args, check_mode=False, module=MODULE):
+    """Run a module file (django_migrate by default) as Ansible would run it on the host: its args in a JSON file."""
     payload = dict(args)
     if check_mode:
         payload["_ansible_check_mode"] = True
@@ -84,7 +84,7 @@ def run_module(tmp_path, args, check_mode=False):
     env["PYTHONPATH"] = str(ROOT / ".collections")
     started = time.monotonic()
     proc = subprocess.run(
-        [str(PYTHON), str(MODULE), str(argfile)],
+        [str(PYTHON), str(module), str(argfile)],
         capture_output=True,
         text=True,
         env=env,
