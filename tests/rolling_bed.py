@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -74,7 +76,9 @@ class Run:
 _runs = iter(range(1, 10_000))
 
 
-def start_playbook(playbook: str, _limit: str = "", **extra_vars) -> tuple[subprocess.Popen, Path, Path, float]:
+def start_playbook(
+    playbook: str, _limit: str = "", _killable: bool = False, _check: bool = False, **extra_vars
+) -> tuple[subprocess.Popen, Path, Path, float]:
     number = next(_runs)
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"rolling-{number:02d}-{Path(playbook).stem}.log"
@@ -90,9 +94,13 @@ def start_playbook(playbook: str, _limit: str = "", **extra_vars) -> tuple[subpr
         "-e",
         json.dumps(extra_vars),
         *(["--limit", _limit] if _limit else []),
+        *(["--check"] if _check else []),
     ]
     handle = log.open("w")
-    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT)
+    # _killable: its own process group, which kill_playbook() kills at once (ansible-playbook and its workers).
+    process = subprocess.Popen(
+        command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=PROJECT, start_new_session=_killable
+    )
     handle.close()
     return process, log, summary, time.monotonic()
 
@@ -104,8 +112,17 @@ def finish_playbook(started: tuple[subprocess.Popen, Path, Path, float], timeout
     return Run(rc, log.read_text(), data, round(time.monotonic() - began, 1), log)
 
 
-def playbook(playbook: str, _limit: str = "", **extra_vars) -> Run:
-    return finish_playbook(start_playbook(playbook, _limit, **extra_vars))
+def kill_playbook(started: tuple[subprocess.Popen, Path, Path, float]) -> Run:
+    """SIGKILL the controller of a started playbook (ansible-playbook and every worker it forked), as a
+    runner that dies would; the run as far as it got."""
+    process, log, _, began = started
+    os.killpg(process.pid, signal.SIGKILL)
+    rc = process.wait(timeout=60)
+    return Run(rc, log.read_text(), {}, round(time.monotonic() - began, 1), log)
+
+
+def playbook(playbook: str, _limit: str = "", _check: bool = False, **extra_vars) -> Run:
+    return finish_playbook(start_playbook(playbook, _limit, _check=_check, **extra_vars))
 
 
 def deploy_vars(version: str, source_version: str | None = None, **extra_vars) -> dict:

@@ -34,13 +34,13 @@ def host_entry(variables) -> dict:
     live = _get(variables, "django_app_live")
     entry = {
         "release": live.get("current", "") if isinstance(live, dict) else "unknown (not reached)",
-        "was": _get(variables, "deploy_switched_from"),
-        "failure": _get(variables, "deploy_failure"),
-        "out_of_rotation": str(_get(variables, "deploy_drained", False)).lower() == "true",
-        "kept_serving": list(_get(variables, "deploy_kept_serving") or []),
+        "was": _get(variables, "__deploy_switched_from"),
+        "failure": _get(variables, "__deploy_failure"),
+        "out_of_rotation": str(_get(variables, "__deploy_drained", False)).lower() == "true",
+        "kept_serving": list(_get(variables, "__deploy_kept_serving") or []),
     }
     for step in ("switch", "worker"):
-        seconds = _get(variables, f"deploy_{step}_seconds")
+        seconds = _get(variables, f"__deploy_{step}_seconds")
         started = _get(variables, f"__deploy_{step}_started") if seconds is not None else None
         entry[f"{step}_seconds"] = None if seconds is None else float(seconds)
         entry[f"{step}_started"] = _round(started)
@@ -85,7 +85,7 @@ def summary(hostvars, hosts: list, run: dict, all_hosts: list | None = None) -> 
         for host in all_hosts if all_hosts is not None else list(hostvars):
             if host not in hostvars:
                 continue
-            result = _get(hostvars[host], f"deploy_migrations_{phase}")
+            result = _get(hostvars[host], f"__deploy_migrations_{phase}")
             if isinstance(result, dict):
                 migrations[phase] = migration_entry(host, result)
                 break

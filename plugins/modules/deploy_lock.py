@@ -24,6 +24,9 @@ description:
   - V(released) removes the lock only when O(token) matches; a lock that now belongs to someone
     else (it was broken) is left alone with a warning.
   - V(query) reads the lock and changes nothing.
+  - The lock also holds the deploy's progress (O(progress)), so that a run that replaces a dead
+    holder of the same version knows what that run did (which release each host ran before it
+    switched). A replacing holder of the same C(version) inherits the progress of the one it replaces.
 options:
   path:
     description: The lock file. Its directory is created when missing.
@@ -54,6 +57,14 @@ options:
   replace_token:
     description: Replace the lock only if it is held under this token (a holder known to be gone).
     type: str
+  progress:
+    description:
+      - With V(acquired) by the holder (O(token) matches), merged into the lock's C(progress), one level
+        deep (C(hosts) entries are added or replaced host by host); the file is replaced atomically.
+      - The deploy records C(hosts.<host>.from) (the release the host ran before this deploy switched it)
+        and C(hosts.<host>.previous) (where its C(previous) link pointed).
+    type: dict
+    default: {}
 author:
   - djangoops.stack developers (@djangoops)
 extends_documentation_fragment:
@@ -77,6 +88,13 @@ EXAMPLES = r"""
       user: "{{ lookup('env', 'USER') }}"
       version: "{{ deploy_version }}"
 
+- name: Record that app1 ran 1.9.0 before this deploy switched it
+  djangoops.stack.deploy_lock:
+    path: /var/lib/djangoops/locks/shop.json
+    token: "{{ deploy_token }}"
+    progress:
+      hosts:
+        app1: {from: 1.9.0, previous: 1.8.0}
 - name: Release it
   djangoops.stack.deploy_lock:
     path: /var/lib/djangoops/locks/shop.json
@@ -124,6 +142,27 @@ def read(path):
         return {"user": "unknown (unreadable lock file)", "since": os.stat(path).st_mtime, "token": ""}
 
 
+def merged(progress, update):
+    """The progress with the update merged one level deep (dict values are merged key by key)."""
+    result = dict(progress)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = {**result[key], **value}
+        else:
+            result[key] = value
+    return result
+
+
+def write_atomically(path, content):
+    """Replace the lock file's content (a temporary file renamed over it: never half written)."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(content, handle)
+        handle.write("\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def describe(holder, age, stale, stale_after):
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(holder.get("since", 0)))
     who = f"{holder.get('user', '?')}@{holder.get('controller', '?')}"
@@ -147,6 +186,7 @@ def main():
             "stale_after": {"type": "int", "default": 3600},
             "break_lock": {"type": "bool", "default": False},
             "replace_token": {"type": "str", "no_log": False},
+            "progress": {"type": "dict", "default": {}},
         },
         required_if=[("state", "acquired", ["token"]), ("state", "released", ["token"])],
         supports_check_mode=True,
@@ -175,6 +215,13 @@ def main():
 
     # acquired
     if current and current.get("token") == token:
+        progress = merged(current.get("progress") or {}, params["progress"])
+        if progress == (current.get("progress") or {}):
+            module.exit_json(**result)
+        holder = dict(current, progress=progress)
+        result.update(changed=True, holder=holder)
+        if not module.check_mode:
+            write_atomically(path, holder)
         module.exit_json(**result)
     if current:
         replace = params["break_lock"] or (params["replace_token"] and current.get("token") == params["replace_token"])
@@ -182,6 +229,10 @@ def main():
             module.fail_json(msg=f"deploy lock {path} is {describe(current, age, stale, stale_after)}", **result)
         result["replaced"] = current
     holder = dict(params["holder"], token=token, since=now)
+    inherited = current.get("progress") if current and current.get("version") == holder.get("version") else None
+    progress = merged(inherited or {}, params["progress"])
+    if progress:
+        holder["progress"] = progress
     result.update(changed=True, holder=holder, age=0.0, stale=False)
     if module.check_mode:
         module.exit_json(**result)

@@ -234,15 +234,32 @@ def test_3_0_0_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes
     """A version names one set of bytes on the hosts too. 3.0.0's broken build (it failed its health
     gate) stays installed, not live, everywhere; the same version built from fixed code on another
     controller (another artifact directory) replaces it; the broken bytes are then refused while
-    the fixed ones are live."""
+    the fixed ones are live. That deploy's controller is killed (SIGKILL) once the first app host has
+    switched; the same deploy run again takes the dead run's lock over, knows from the lock which
+    release that host ran before (the way back and the summary need it) and finishes, under load."""
     elsewhere = bed.WORK / "releases-elsewhere"
-    load, run = under_load(
-        "deploy 3.0.0 rebuilt from fixed code on another controller, under load",
-        lambda: bed.deploy("3.0.0", "3.0.1", deploy_artifact_dir=str(elsewhere)),
+    first = bed.APP_HOSTS[0]
+    deploy_vars = bed.deploy_vars("3.0.0", "3.0.1", deploy_artifact_dir=str(elsewhere))
+    with bed.Load() as load:
+        time.sleep(3)
+        started = bed.start_playbook("deploy.yml", _killable=True, **deploy_vars)
+        switched = bed.wait_for_version(first, "3.0.0", 600)
+        killed = bed.kill_playbook(started)
+        run = bed.playbook("deploy.yml", **deploy_vars)
+        time.sleep(2)
+    bed.report("deploy 3.0.0 killed after the first host switched", run=killed)
+    bed.report(
+        "deploy 3.0.0 rebuilt from fixed code on another controller, run again after the kill, under load", load, run
     )
+    assert switched, f"{first} never switched to 3.0.0: {killed.tail()}"
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
+    text = " ".join(run.output.split())
+    assert "WARNING: replaced the deploy lock of" in text, run.tail()
+    assert run.summary["hosts"][first]["was"] == "2.0.0", "the run after the kill lost where the first host came from"
     assert bed.versions() == {host: "3.0.0" for host in bed.APP_HOSTS}
+    assert bed.out_of_rotation() == set()
+    assert not bed.lock_held()
     worker = bed.WORKERS[0]
     assert bed.live_release(worker) == "3.0.0"
     fixed = hashlib.sha256((elsewhere / "example-3.0.0.tar.gz").read_bytes()).hexdigest()
@@ -273,6 +290,47 @@ def test_manage_yml_runs_a_command_on_the_live_release_and_prints_an_interactive
     refused = bed.playbook("manage.yml", django_app_manage_args="shell")
     assert refused.rc != 0
     assert "django_app_manage_args must be a non-empty list of strings" in " ".join(refused.output.split())
+
+
+def test_sequences_yml_lists_then_resets_a_sequence_behind_rows_copied_with_their_ids():
+    """The seed's second pain: a row copied with its id leaves the table's sequence behind, and the next
+    insert without an id would collide. sequences.yml --check lists it (and changes nothing); without
+    --check it sets the sequence past the largest id; the next insert gets the id after it."""
+    copied = int(bed.psql("SELECT max(id) FROM airports_airport")) + 100000
+    bed.psql(
+        "CREATE TABLE seq_copy AS SELECT * FROM airports_airport WHERE id = (SELECT min(id) FROM airports_airport)"
+    )
+    bed.psql(f"UPDATE seq_copy SET id = {copied}, iata = '#Q#'")  # noqa: S608 - an int
+    bed.psql("INSERT INTO airports_airport SELECT * FROM seq_copy; DROP TABLE seq_copy")
+    try:
+        # The deploy's preflight finds it too: with deploy_sequences_behind refuse, before any host changes.
+        refused = bed.deploy(
+            "3.0.0", "3.0.1", deploy_artifact_dir=str(bed.WORK / "releases-elsewhere"), deploy_sequences_behind="refuse"
+        )
+        bed.report("deploy of the live 3.0.0 with a sequence behind (deploy_sequences_behind refuse)", run=refused)
+        assert refused.rc != 0
+        failure = " ".join(refused.summary["failures"])
+        assert "preflight and pre-deploy migrations failed" in failure, refused.tail()
+        assert "airports_airport_id_seq" in failure, failure
+        assert "playbooks/sequences.yml" in failure, failure
+        assert bed.versions() == {host: "3.0.0" for host in bed.APP_HOSTS}
+        assert not bed.lock_held()
+        listed = bed.playbook("sequences.yml", _check=True)
+        bed.report("sequences.yml --check after a row copied with its id", run=listed)
+        assert listed.rc == 0, listed.tail()
+        text = " ".join(listed.output.split())
+        assert re.search(
+            r"default: 1 of \d+ sequences behind: \S*airports_airport_id_seq"
+            rf" \(next \d+, airports_airport\.id up to {copied}\)",
+            text,
+        ), listed.tail()
+        reset = bed.playbook("sequences.yml")
+        assert reset.rc == 0, reset.tail()
+        assert "sequences reset" in " ".join(reset.output.split()), reset.tail()
+        nextval = int(bed.psql("SELECT nextval(pg_get_serial_sequence('airports_airport', 'id'))"))
+        assert nextval == copied + 1
+    finally:
+        bed.psql(f"DELETE FROM airports_airport WHERE id = {copied}")  # noqa: S608 - an int
 
 
 def test_restart_yml_applies_an_environment_change_host_by_host_with_zero_failed_requests():

@@ -38,7 +38,7 @@ def value(name, **variables):
         **VARS,
         "__deploy_now": str(NOW),
         "deploy_migrate_phase": "check",
-        "deploy_migrations_check": CHECK,
+        "__deploy_migrations_check": CHECK,
         "deploy_backup_max_age_hours": 48,
         "deploy_restore_point_host": "db1",
         "ansible_check_mode": False,
@@ -54,8 +54,8 @@ def test_the_post_phase_migrations_are_the_destructive_ones():
 
 def test_nothing_to_check_without_post_migrations_or_when_switched_off():
     nothing = {"databases": {"default": {"plan": {"pre": ["a.0002"], "post": []}}, "x": {"first_install": True}}}
-    assert value("__deploy_destructive", deploy_migrations_check=nothing) == []
-    assert value("__deploy_backup_check", deploy_migrations_check=nothing) is False
+    assert value("__deploy_destructive", __deploy_migrations_check=nothing) == []
+    assert value("__deploy_backup_check", __deploy_migrations_check=nothing) is False
     assert value("__deploy_backup_check", deploy_backup_max_age_hours=0) is False
     assert value("__deploy_backup_check", deploy_restore_point_host="") is False
     assert value("__deploy_destructive", deploy_migrate_phase="pre") == []

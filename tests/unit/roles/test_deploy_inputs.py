@@ -50,7 +50,7 @@ def playbook(tmp_path):
     return run
 
 
-REACHING_HOSTS = "Deploy | reach every app"
+REACHING_HOSTS = "reach every app, worker and lb host"
 
 
 @pytest.mark.parametrize(

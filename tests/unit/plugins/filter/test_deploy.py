@@ -39,15 +39,15 @@ def fleet():
     return {
         "app1": {
             "django_app_live": {"current": "2.0.0", "previous": "1.0.0"},
-            "deploy_switched_from": "1.0.0",
-            "deploy_switch_seconds": "5.4",
+            "__deploy_switched_from": "1.0.0",
+            "__deploy_switch_seconds": "5.4",
             "__deploy_switch_started": "1020.02",
-            "deploy_migrations_pre": MIGRATED,
+            "__deploy_migrations_pre": MIGRATED,
         },
         "app2": {
             "django_app_live": {"current": "1.0.0", "previous": ""},
-            "deploy_failure": "gate failed on app2",
-            "deploy_drained": True,
+            "__deploy_failure": "gate failed on app2",
+            "__deploy_drained": True,
         },
         "worker": {},
         "lb": {},
@@ -113,10 +113,10 @@ def test_a_host_kept_in_rotation_as_the_only_backend_says_so():
     hosts = {
         "app1": {
             "django_app_live": {"current": "2.0.0"},
-            "deploy_switched_from": "1.0.0",
-            "deploy_switch_seconds": "4.1",
-            "deploy_kept_serving": ["lb1"],
-            "deploy_drained": False,
+            "__deploy_switched_from": "1.0.0",
+            "__deploy_switch_seconds": "4.1",
+            "__deploy_kept_serving": ["lb1"],
+            "__deploy_drained": False,
         }
     }
     lines = summary_lines(summary(hosts, ["app1"], RUN))
@@ -147,8 +147,8 @@ def test_through_ansible_with_real_hostvars(tmp_path):
   tasks:
     - ansible.builtin.set_fact:
         django_app_live: {{current: "{{{{ '2.0.0' if inventory_hostname == 'app1' else '1.0.0' }}}}", previous: ""}}
-        deploy_switched_from: "1.0.0"
-        deploy_switch_seconds: "{{{{ 4.5 }}}}"
+        __deploy_switched_from: "1.0.0"
+        __deploy_switch_seconds: "{{{{ 4.5 }}}}"
         __deploy_switch_started: "{{{{ 100 }}}}"
 - hosts: localhost
   gather_facts: false
@@ -209,5 +209,5 @@ def test_history_lines_read_like_a_log():
 
 def test_a_rollback_shows_the_migrations_it_reversed_first():
     reverse = {"started": 1005.0, "seconds": 0.5, "databases": {"default": {"reversed": ["airports.0004_x"]}}}
-    data = summary({"app1": {"deploy_migrations_reverse": reverse}}, [], {**RUN, "action": "rollback"})
+    data = summary({"app1": {"__deploy_migrations_reverse": reverse}}, [], {**RUN, "action": "rollback"})
     assert summary_lines(data)[1:] == ["migrations reverse on app1: reversed airports.0004_x (0.5 s)"]

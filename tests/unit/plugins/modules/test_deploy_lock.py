@@ -68,3 +68,30 @@ def test_release_removes_only_our_own_lock(tmp_path):
     rc, free = lock(path, state="query")
     assert rc == 0
     assert free["holder"] == {}
+
+
+def test_the_holder_records_progress_and_a_replacing_run_of_the_same_version_inherits_it(tmp_path):
+    path = tmp_path / "app.json"
+    lock(path, token="a", holder={"user": "ana", "version": "3.0.0"})
+    rc, first = lock(path, token="a", progress={"hosts": {"app1": {"from": "2.0.0", "previous": "1.0.0"}}})
+    assert rc == 0
+    assert first["changed"]
+    rc, second = lock(path, token="a", progress={"hosts": {"app2": {"from": "2.0.0", "previous": ""}}})
+    assert second["holder"]["progress"]["hosts"] == {
+        "app1": {"from": "2.0.0", "previous": "1.0.0"},
+        "app2": {"from": "2.0.0", "previous": ""},
+    }
+    rc, same = lock(path, token="a", progress={"hosts": {"app1": {"from": "2.0.0", "previous": "1.0.0"}}})
+    assert not same["changed"], "recording what the lock holds already changes nothing"
+    rc, _ = lock(path, token="b", progress={"hosts": {"app1": {"from": "9"}}})
+    assert rc != 0, "only the holder records progress"
+    assert json.loads(path.read_text())["progress"]["hosts"]["app1"]["from"] == "2.0.0"
+    # The run that replaces a dead holder of the same version carries its progress on.
+    rc, taken = lock(path, token="c", replace_token="a", holder={"user": "ana", "version": "3.0.0"})
+    assert rc == 0
+    assert taken["holder"]["progress"]["hosts"]["app2"] == {"from": "2.0.0", "previous": ""}
+    assert json.loads(path.read_text())["progress"] == taken["holder"]["progress"]
+    # Another version starts with none.
+    rc, other_version = lock(path, token="d", replace_token="c", holder={"user": "ana", "version": "3.0.1"})
+    assert rc == 0
+    assert "progress" not in other_version["holder"]
