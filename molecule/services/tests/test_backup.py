@@ -17,6 +17,10 @@ import testinfra
 # Each database host and the host whose timers take its backups (where its repository is).
 REPOSITORY = {"pg-debian12": "backup-repo", "pg-debian13": "pg-debian13"}
 PLAYBOOK = Path(__file__).parents[3] / "playbooks" / "restore.yml"
+# The environment's deploy lock and history (deploy_lock_path, deploy_history_path for the app `app`)
+# on the first app host, pg-client: restore.yml takes the lock and adds itself to the history.
+LOCK = "/var/lib/djangoops/locks/app.json"
+HISTORY = "/var/lib/djangoops/locks/app.history.jsonl"
 
 testinfra_hosts = ["backup-repo"]
 
@@ -64,6 +68,10 @@ def restore(db, tmp_path, **target):
     run = playbook(PLAYBOOK, tmp_path, {"restore_host": db.backend.name, "restore_force": True, **target})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     print(f"{db.backend.name}: restore {target or 'latest'} took {time.monotonic() - began:.1f} s (playbook)")
+    lock_host = docker_host("pg-client")
+    assert not lock_host.file(LOCK).exists, "restore.yml left the deploy lock held"
+    last = json.loads(lock_host.check_output(f"tail -n 1 {HISTORY}"))
+    assert (last["action"], last["result"]) == ("restore", "ok"), last
     return run.stdout
 
 
@@ -113,7 +121,7 @@ def test_a_restore_is_refused_while_a_deploy_holds_the_lock(tmp_path):
     """The environment's deploy lock (on the first app host here, pg-client), taken by the module a
     deploy takes it with: restore.yml refuses before any host changes, naming the holder."""
     db = docker_host("pg-debian12")
-    lock_path = "/var/lib/djangoops/locks/app.json"  # deploy_lock_path for the app `app`
+    lock_path = LOCK
     lock = tmp_path / "lock.yml"
     lock.write_text(
         json.dumps(
