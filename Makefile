@@ -10,7 +10,7 @@ export ANSIBLE_FORCE_COLOR := false
 SCENARIO ?= services
 
 .PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests wheel-tests migrate-tests image-test \
-	package-test molecule bench-deploy
+	package-test molecule bench-deploy bench-backup
 
 help:
 	@echo "make demo                      the test inventory's hosts as local containers, provisioned, the example deployed"
@@ -26,6 +26,7 @@ help:
 	@echo "make package-test              the collection tarball installed into an empty path and used from there"
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(filter-out shared,$(notdir $(wildcard molecule/*)))"
 	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
+	@echo "make bench-backup              backup and restore seconds, and the recovery point (a benchmark)"
 
 demo:
 	@scripts/demo
@@ -81,3 +82,6 @@ molecule: testbed
 
 bench-deploy: testbed
 	@scripts/bench-deploy
+
+bench-backup: testbed
+	@scripts/bench-backup
