@@ -106,12 +106,10 @@ databases:
 
 import contextlib
 import io
-import os
-import sys
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.djangoops.stack.plugins.module_utils import systemd_env
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.djangoops.stack.plugins.module_utils import django_project
 
 try:
     import django
@@ -196,37 +194,13 @@ def summary(databases: dict, check_mode: bool) -> str:
 def main():
     module = AnsibleModule(
         argument_spec={
-            "project_path": {"type": "path", "required": True},
-            "settings": {"type": "str"},
-            "environment": {"type": "dict", "default": {}},
-            "env_file": {"type": "path"},
+            **django_project.PROJECT_OPTIONS,
             "databases": {"type": "list", "elements": "str", "default": ["default"]},
         },
         supports_check_mode=True,
     )
     params = module.params
-    if not HAS_DJANGO:
-        module.fail_json(
-            msg=missing_required_lib("Django")
-            + f" The module ran under {sys.executable}: set ansible_python_interpreter to the release's"
-            " virtualenv python.",
-            exception=str(DJANGO_IMPORT_ERROR),
-        )
-    if not os.path.isdir(params["project_path"]):
-        module.fail_json(msg=f"project_path {params['project_path']} is not a directory")
-    if params["env_file"]:
-        try:
-            with open(params["env_file"], encoding="utf-8", errors="surrogateescape") as handle:
-                os.environ.update(systemd_env.parse(handle.read())[0])
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg=f"env_file {params['env_file']}: {exc}")
-    os.environ.update({str(k): str(v) for k, v in params["environment"].items()})
-    if params["settings"]:
-        os.environ["DJANGO_SETTINGS_MODULE"] = params["settings"]
-    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        module.fail_json(msg="no settings module: set settings, or DJANGO_SETTINGS_MODULE in environment or env_file")
-    sys.path.insert(0, params["project_path"])
-    os.chdir(params["project_path"])
+    django_project.enter(module, HAS_DJANGO, DJANGO_IMPORT_ERROR)
 
     output = io.StringIO()
     databases = {}
