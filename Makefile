@@ -10,7 +10,7 @@ export ANSIBLE_FORCE_COLOR := false
 SCENARIO ?= services
 
 .PHONY: help demo demo-down test venv testbed ci-tools lint ci-lint unit example-tests wheel-tests migrate-tests image-test \
-	package-test molecule bench-deploy bench-backup
+	package-test molecule bench-deploy bench-backup bench-datacopy
 
 help:
 	@echo "make demo                      the test inventory's hosts as local containers, provisioned, the example deployed"
@@ -27,6 +27,7 @@ help:
 	@echo "make molecule SCENARIO=<name>  one molecule scenario: $(filter-out shared,$(notdir $(wildcard molecule/*)))"
 	@echo "make bench-deploy              deploy.yml vs the naive order under the same load (a benchmark)"
 	@echo "make bench-backup              backup and restore seconds, and the recovery point (a benchmark)"
+	@echo "make bench-datacopy            pgloader vs dumpdata + loaddata, MariaDB to PostGIS, 1M+ rows (a benchmark)"
 
 demo:
 	@scripts/demo
@@ -85,3 +86,6 @@ bench-deploy: testbed
 
 bench-backup: testbed
 	@scripts/bench-backup
+
+bench-datacopy: testbed
+	@scripts/bench-datacopy

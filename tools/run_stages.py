@@ -94,6 +94,8 @@ WEIGHTS = {
     "molecule-web": 1350,
     # PostgreSQL (with pgBackRest backups and restores), Redis, RabbitMQ on Debian 12 and 13.
     "molecule-services": 1100,
+    # MariaDB, PostgreSQL/PostGIS, the example app and an lb on Debian 12; six copies and switches.
+    "molecule-datacopy": 600,
     "django_migrate": 130,
     "image": 60,
     "wheels": 120,

@@ -172,7 +172,7 @@ import subprocess
 import tempfile
 import time
 import traceback
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.djangoops.stack.plugins.module_utils import django_project
@@ -226,6 +226,8 @@ class Source:
         self.host = parts.hostname or ""
         self.port = parts.port or (3306 if self.mysql else 5432)
         self.name = unquote(parts.path.lstrip("/"))
+        # sslmode, sslrootcert of a PostgreSQL source (as libpq reads them).
+        self.options = {k: v for k, v in parse_qsl(parts.query) if k in ("sslmode", "sslrootcert")}
         if not self.host or not self.name:
             raise CopyError("source: give a host and a database name (mysql://user:password@host:port/name)")
         self.label = f"{'mysql' if self.mysql else 'postgresql'}://{self.user}@{self.host}:{self.port}/{self.name}"
@@ -240,12 +242,15 @@ class Source:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write("[client]\n")
                 handle.write(f"user={self.user}\n")
-                handle.write(f'password="{self.password}"\n' if self.password else "")
+                # Option files read escape sequences (\n, \\) in values: a backslash is written doubled.
+                escaped = self.password.replace("\\", "\\\\")
+                handle.write(f'password="{escaped}"\n' if self.password else "")
                 handle.write(f"host={self.host}\nport={self.port}\nconnect-timeout=10\n")
         else:
             target = connections[target_alias]
             settings = dict(target.settings_dict)
             settings.update(NAME=self.name, USER=self.user, PASSWORD=self.password, HOST=self.host, PORT=str(self.port))
+            settings["OPTIONS"] = dict(self.options)
             self._connection = target.__class__(settings, "djangoops_copy_source")
 
     def query(self, sql: str) -> list[list[str]]:
@@ -278,7 +283,13 @@ class Source:
                 " AND table_type = 'BASE TABLE'"
             )
         else:
-            sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            # Not the tables of extensions (PostGIS's spatial_ref_sys): each database has its own.
+            sql = (
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT EXISTS"
+                " (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+                " AND d.deptype = 'e')"
+            )
         return {row[0] for row in self.query(sql)}
 
     def columns(self, table: str) -> set[str]:
@@ -419,11 +430,13 @@ def target_url(alias: str) -> tuple[str, dict]:
 
 
 def load_file(source: Source, target: str, tables: list[str], casts: list[str], workers: int, create: bool) -> str:
-    source_url = (
-        f"mysql://{source.user}@{source.host}:{source.port}/{source.name}"
-        if source.mysql
-        else f"pgsql://{source.user}@{source.host}:{source.port}/{source.name}"
-    )
+    if source.mysql:  # the password is in MYSQL_PWD
+        source_url = f"mysql://{source.user}@{source.host}:{source.port}/{source.name}"
+    else:  # PGPASSWORD is the target's: the source's goes in the file (pgloader escapes @ as @@)
+        sslmode = source.options.get("sslmode", "")
+        query = f"?sslmode={'require' if sslmode in ('verify-ca', 'verify-full') else sslmode}" if sslmode else ""
+        password = source.password.replace("@", "@@")
+        source_url = f"pgsql://{source.user}:{password}@{source.host}:{source.port}/{source.name}{query}"
     options = ["create tables", "create no indexes", "no foreign keys"] if create else ["data only", "no foreign keys"]
     options += [
         "reset no sequences",
@@ -561,6 +574,14 @@ def copy(module, params) -> dict:
         target, env = target_url(alias)
         if source.mysql:
             env["MYSQL_PWD"] = source.password
+        elif source.options.get("sslrootcert") and source.options.get("sslmode") in ("verify-ca", "verify-full"):
+            # One store for both connections: the target's CA and the source's.
+            bundle = os.path.join(workdir, "ca-bundle.pem")
+            with open(bundle, "w", encoding="utf-8") as out:
+                for path in {env.get("SSL_CERT_FILE", ""), source.options["sslrootcert"]} - {""}:
+                    with open(path, encoding="utf-8") as handle:
+                        out.write(handle.read() + "\n")
+            env["SSL_CERT_FILE"] = bundle
         started = time.monotonic()
         if holding:
             # Every copied table is empty or may be emptied; PostgreSQL truncates a table only together
