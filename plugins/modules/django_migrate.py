@@ -372,21 +372,11 @@ output:
 
 import contextlib
 import io
-import os
-import sys
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.djangoops.stack.plugins.module_utils import django_migrate as logic
-from ansible_collections.djangoops.stack.plugins.module_utils import systemd_env
-
-
-def read_env_file(path):
-    """The env file as systemd's EnvironmentFile= reads it (the file gunicorn and Celery get)."""
-    with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-        env, _ignored = systemd_env.parse(handle.read())
-    return env
-
+from ansible_collections.djangoops.stack.plugins.module_utils import django_project
 
 FIRST_INSTALL = (
     "first install: the database held no migration of the project, so every migration is pre-deploy and none "
@@ -415,6 +405,7 @@ def summary(result):
 def main():
     module = AnsibleModule(
         argument_spec={
+            # Written out (not django_project.PROJECT_OPTIONS): tests/django_migrate/test_docs.py reads this literal.
             "project_path": {"type": "path", "required": True},
             "settings": {"type": "str"},
             "environment": {"type": "dict", "default": {}},
@@ -430,32 +421,11 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if not logic.HAS_DJANGO:
-        module.fail_json(
-            msg=missing_required_lib("Django")
-            + f" The module ran under {sys.executable}: set ansible_python_interpreter to the release's"
-            " virtualenv python.",
-            exception=str(logic.DJANGO_IMPORT_ERROR),
-        )
     if params["retries"] < 0 or params["retry_delay"] < 0 or params["lock_timeout"] < 0:
         module.fail_json(msg="lock_timeout, retries and retry_delay must not be negative")
     if params["phase"] == "reverse" and not params["targets"]:
         module.fail_json(msg="phase reverse needs targets (app_label:migration items)")
-    if not os.path.isdir(params["project_path"]):
-        module.fail_json(msg=f"project_path {params['project_path']} is not a directory")
-
-    if params["env_file"]:
-        try:
-            os.environ.update(read_env_file(params["env_file"]))
-        except (OSError, ValueError) as exc:
-            module.fail_json(msg=f"env_file {params['env_file']}: {exc}")
-    os.environ.update({str(k): str(v) for k, v in params["environment"].items()})
-    if params["settings"]:
-        os.environ["DJANGO_SETTINGS_MODULE"] = params["settings"]
-    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
-        module.fail_json(msg="no settings module: set settings, or DJANGO_SETTINGS_MODULE in environment or env_file")
-    sys.path.insert(0, params["project_path"])
-    os.chdir(params["project_path"])
+    django_project.enter(module, logic.HAS_DJANGO, logic.DJANGO_IMPORT_ERROR)
 
     output = io.StringIO()
     failure = None
