@@ -60,6 +60,14 @@ options:
     description: Seconds the worker's main process must have run, without a restart, when the gate ends.
     type: int
     default: 10
+  pid:
+    description:
+      - The main process the worker must still run (C(systemctl show --property=MainPID) right after
+        the start, or the result C(pid) of an earlier gate); 0 for none. Lets a gate run a while after
+        the start, other work done in between; another main process since then (the worker crashed and
+        systemd restarted it, or it was replaced) fails the gate.
+    type: int
+    default: 0
 author:
   - djangoops.stack developers (@djangoops)
 extends_documentation_fragment:
@@ -184,6 +192,7 @@ def main():
             "chdir": {"type": "path", "required": True},
             "timeout": {"type": "int", "default": 60},
             "hold": {"type": "int", "default": 10},
+            "pid": {"type": "int", "default": 0},
         },
         supports_check_mode=True,
     )
@@ -211,12 +220,14 @@ def main():
         if state["ActiveState"] in ("failed", "inactive"):
             stop(f"is {state['ActiveState']} ({state['SubState']})", state)
         if pid is not None and state["MainPID"] != pid:
-            stop(f"changed its main process ({pid} -> {state['MainPID']})", state)
+            since = " since the deploy started it" if pid == params["pid"] else ""
+            stop(f"changed its main process ({pid} -> {state['MainPID']}){since}", state)
 
     detail = ""
+    expected = params["pid"] or None
     while True:
         state = unit_state(module, unit)
-        check(state)
+        check(state, expected)
         if state["ActiveState"] == "active":
             answered, detail = ping(module, params, node)
             if answered:
