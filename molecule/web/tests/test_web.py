@@ -319,10 +319,14 @@ def test_processes_run_as_the_app_user_and_the_socket_is_0660(release):
 @pytest.mark.parametrize("release", RELEASES)
 def test_restart_under_load_loses_no_request(release):
     """Up to 2,000 requests in 25 seconds against the app host; gunicorn restarts twice. Straight to the
-    app host over its TLS (one handshake per request): /whoami answers each (200, no database work)."""
+    app host over its TLS (one handshake per request): /whoami answers each (200, no database work).
+    A request that arrives while the new gunicorn boots waits in the socket's queue; on a busy machine
+    (the suite's three lanes on two cores) that took over 15 s once, so a request fails only when it is
+    refused, reset, answered with another status, or unanswered after 90 s (nginx's own proxy timeout
+    is 60 s: a request it gave up on comes back as 504). The slowest answer is printed."""
     port = RELEASES[release]["app"]
     app = host("app", release)
-    sent, failed = 0, []
+    sent, failed, slowest = 0, [], 0.0
     stop = time.monotonic() + 25
 
     def restart_twice():
@@ -334,15 +338,20 @@ def test_restart_under_load_loses_no_request(release):
     restarter.start()
     while sent < 2000 and time.monotonic() < stop:
         sent += 1
+        began = time.monotonic()
         try:
-            status, _, _ = get(port, "/whoami", timeout=15)
+            status, _, _ = get(port, "/whoami", timeout=90)
             if status != 200:
                 failed.append(status)
         except OSError as error:
             failed.append(repr(error))
+        slowest = max(slowest, time.monotonic() - began)
         time.sleep(0.005)
     restarter.join()
-    print(f"{release}: {sent} requests during two gunicorn restarts, {len(failed)} failed {failed[:5]}")
+    print(
+        f"{release}: {sent} requests during two gunicorn restarts, {len(failed)} failed {failed[:5]},"
+        f" the slowest answered in {slowest:.1f} s"
+    )
     # Enough requests on both sides of each restart (at 5 s and 11 s of the 25 s loop), even on a busy machine.
     assert sent >= 300
     assert failed == []
