@@ -280,9 +280,7 @@ def columns(table: str) -> dict[str, str]:
 class Load:
     """The load generator on the lb in a thread, for at most `seconds`, until the block ends."""
 
-    # 20 requests/s: enough to catch a gap of a tenth of a second in every deploy of the suite, and
-    # light enough to leave the two cores to the deploys (make bench-deploy loads 40/s for figures).
-    rate: float = 20
+    rate: float = loadgen.SUITE_RATE
     seconds: float = 900
     max_requests: int = 60_000
     workers: int = 4
