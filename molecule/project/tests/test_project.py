@@ -180,6 +180,11 @@ def test_1_2_0_is_refused_while_the_last_backup_is_older_than_deploy_backup_max_
     assert "hours ago, more than deploy_backup_max_age_hours (0.005)" in failure, failure
     assert "-full.service" in failure, failure
     assert_every_host_runs("1.1.0")
+    # A refused preflight removes the release it installed: a fixed build of the same version would
+    # meet it, and it would take a keep-5 slot.
+    for host in bed.APP_HOSTS + bed.WORKERS:
+        assert not bed.exists(host, f"/srv/{bed.APP}/releases/1.2.0"), f"1.2.0 stayed installed on {host}"
+        assert bed.exists(host, f"/srv/{bed.APP}/releases/1.1.0")
     assert "legacy_code" in bed.columns("catalog_product")
 
 
