@@ -86,6 +86,10 @@ def start_playbook(
     summary.unlink(missing_ok=True)
     extra_vars.setdefault("deploy_summary_file", str(summary))
     env = ansible_env()
+    if _killable:
+        # Ansible leaves its output to the file's buffer: a run killed without warning would lose
+        # the end of its log, and a test waiting for a line would see it late.
+        env["PYTHONUNBUFFERED"] = "1"
     command = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         "-i",
@@ -207,6 +211,17 @@ def wait_for_version(host: str, wanted: str, seconds: float) -> bool:
         if version(host) == wanted:
             return True
         time.sleep(0.5)
+    return False
+
+
+def wait_for_output(started: tuple[subprocess.Popen, Path, Path, float], text: str, seconds: float) -> bool:
+    """Whether a started (killable: unbuffered) playbook printed `text` within `seconds`, while it runs."""
+    process, log, _, _ = started
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        if text in log.read_text():
+            return True
+        time.sleep(0.2)
     return False
 
 

@@ -219,29 +219,42 @@ def test_3_0_0_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes
     """A version names one set of bytes on the hosts too. 3.0.0's broken build (it failed its health
     gate) stays installed, not live, everywhere; the same version built from fixed code on another
     controller (another artifact directory) replaces it; the broken bytes are then refused while
-    the fixed ones are live. That deploy's controller is killed (SIGKILL) once the first app host has
-    switched; the same deploy run again takes the dead run's lock over, knows from the lock which
-    release that host ran before (the way back and the summary need it) and finishes, under load."""
+    the fixed ones are live. That deploy's controller is killed (SIGKILL) twice: once between the
+    pre- and post-deploy phases (as the app hosts' play starts, before any host moved), and, run
+    again, once the first app host has switched; each run after a kill takes the dead run's lock
+    over, and the last one knows from the lock which release that host ran before (the way back and
+    the summary need it) and finishes, post-deploy migrations once, under load."""
     elsewhere = bed.WORK / "releases-elsewhere"
     first = bed.APP_HOSTS[0]
     deploy_vars = bed.deploy_vars("3.0.0", "3.0.1", deploy_artifact_dir=str(elsewhere))
     with bed.Load() as load:
         time.sleep(3)
         started = bed.start_playbook("deploy.yml", _killable=True, **deploy_vars)
+        between = bed.wait_for_output(started, "PLAY [Deploy | 6-7. app hosts one at a time", 600)
+        killed_between = bed.kill_playbook(started)
+        at_the_kill = bed.versions()
+        started = bed.start_playbook("deploy.yml", _killable=True, **deploy_vars)
         switched = bed.wait_for_version(first, "3.0.0", 600)
         killed = bed.kill_playbook(started)
         run = bed.playbook("deploy.yml", **deploy_vars)
         time.sleep(2)
-    bed.report("deploy 3.0.0 killed after the first host switched", run=killed)
+    on = ", ".join(f"{host} {version}" for host, version in at_the_kill.items())
+    bed.report(f"deploy 3.0.0 killed between its pre- and post-deploy phases ({on})", run=killed_between)
+    bed.report("the same deploy run again, killed after the first host switched", run=killed)
     bed.report(
-        "deploy 3.0.0 rebuilt from fixed code on another controller, run again after the kill, under load", load, run
+        "deploy 3.0.0 rebuilt from fixed code on another controller, run again after the kills, under load", load, run
     )
+    assert between, f"the first run never reached the app hosts' play: {killed_between.tail()}"
+    assert "PLAY [Deploy | 4-5. preflight and pre-deploy migrations" in killed_between.output
+    assert "PLAY [Deploy | 8. post-deploy migrations" not in killed_between.output
+    assert "WARNING: replaced the deploy lock of" in " ".join(killed.output.split()), killed.tail()
     assert switched, f"{first} never switched to 3.0.0: {killed.tail()}"
     assert run.rc == 0, run.tail()
     assert_no_failed_requests(load, run)
     text = " ".join(run.output.split())
     assert "WARNING: replaced the deploy lock of" in text, run.tail()
     assert run.summary["hosts"][first]["was"] == "2.0.0", "the run after the kill lost where the first host came from"
+    assert run.summary["migrations"]["post"]["applied"] == ["airports.0004_remove_distance_requested_at"], run.summary
     assert bed.versions() == {host: "3.0.0" for host in bed.APP_HOSTS}
     assert bed.out_of_rotation() == set()
     assert not bed.lock_held()
