@@ -48,9 +48,8 @@ def test_2_0_0_rolls_out_with_zero_failed_requests_while_the_pipeline_job_and_si
 
     def deploy_and_try_the_others():
         started = bed.start_playbook("deploy.yml", **bed.deploy_vars("2.0.0"))
-        lock = "/var/lib/djangoops/locks/example.json"
         deadline = time.monotonic() + 300
-        while not bed.exists(bed.LB, lock):
+        while not bed.lock_held():
             assert time.monotonic() < deadline, "the deploy never took the lock"
             time.sleep(0.5)
         refused["pipeline"] = bed.pipeline_deploy("2.0.0")
