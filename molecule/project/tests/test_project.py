@@ -255,6 +255,30 @@ def test_1_2_1_whose_worker_cannot_start_goes_back_with_every_host_and_zero_fail
     assert "gevent" in failure, f"the failure does not quote the worker's own error: {failure}"
 
 
+def test_an_upload_comes_back_from_the_app_hosts_borg_archive():
+    """The media root the shop's release names (MEDIA_ROOT = BASE_DIR / "media", inside the release,
+    as django_app warns; followed through current/.djangoops/media) is in the archive the app host's
+    backup unit makes (role borg, a local repository: the inventory has no backup host); an upload
+    removed afterwards is extracted back byte for byte. The worker host's unit runs too."""
+    first = bed.APP_HOSTS[0]
+    media = bed.docker("exec", first, "readlink", f"/srv/{bed.APP}/current/.djangoops/media").strip()
+    assert media.startswith(f"/srv/{bed.APP}/releases/"), media
+    upload = f"{media}/uploads/borg-probe.bin"
+    bed.docker("exec", first, "install", "-o", bed.APP, "-g", bed.APP, "-d", f"{media}/uploads")
+    bed.docker("exec", first, "sh", "-c", f"head -c 300000 /dev/urandom > {upload}")
+    digest = bed.docker("exec", first, "sha256sum", upload).split()[0]
+    for host in [first, *bed.WORKERS]:
+        bed.docker("exec", host, "systemctl", "start", "djangoops-borg-backup.service")
+        result = bed.docker("exec", host, "systemctl", "show", "-P", "Result", "djangoops-borg-backup.service")
+        assert result.strip() == "success", bed.docker("exec", host, "journalctl", "-u", "djangoops-borg-backup")
+    archive = bed.docker("exec", first, "djangoops-borg", "list", "--short", "--last", "1").strip()
+    assert archive.startswith(f"{first}-"), archive
+
+    bed.docker("exec", first, "rm", upload)
+    bed.docker("exec", first, "sh", "-c", f"cd / && djangoops-borg extract ::{archive} {upload.lstrip('/')}")
+    assert bed.docker("exec", first, "sha256sum", upload).split()[0] == digest
+
+
 def test_remove_app_refuses_another_name_then_removes_the_shop_and_keeps_its_media():
     """playbooks/remove_app.yml, the end of the story: a name that is not the inventory's app is refused
     before any host changes; then the shop's units, nginx app site, files and user leave every app and
