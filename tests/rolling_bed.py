@@ -192,6 +192,17 @@ def get(port: int, path: str, timeout: float = 5) -> tuple[int, dict]:
         connection.close()
 
 
+def serves_again(seconds: float) -> bool:
+    """Whether the lb answers /api/airports with 200 within `seconds` (after it was stopped)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if get(published(LB, 80), "/api/airports")[0] == 200:
+                return True
+        time.sleep(1)
+    return False
+
+
 def version(host: str) -> str:
     """The release an app host serves through its own nginx (its /healthz)."""
     try:
@@ -256,6 +267,18 @@ def out_of_rotation() -> set[str]:
     lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf")
     down = {line.split()[1] for line in lines.splitlines() if line.startswith("server ") and " down;" in line}
     return {host for host in APP_HOSTS if any(backend.startswith(f"{address(host)}:") for backend in down)}
+
+
+def wait_for_drained(host: str, seconds: float) -> bool:
+    """Whether the lb marks an app host down within `seconds` (read every 0.2 s)."""
+    backend = f"server {address(host)}:"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf", check=False)
+        if any(line.startswith(backend) and " down;" in line for line in lines.splitlines()):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def address(host: str) -> str:
@@ -346,6 +369,14 @@ def report(label: str, load: Load | None = None, run: Run | None = None) -> str:
     line = "; ".join(parts)
     print(line, flush=True)
     return line
+
+
+def failed_outside(load: Load, start: float, end: float) -> list[float]:
+    """When (seconds after the load started) the requests that failed outside [start, end] began."""
+    results = load.results
+    with results.lock:
+        flags = zip(results.times, results.failed_flags, strict=True)
+        return [t for t, failed in flags if failed and not start <= t <= end]
 
 
 @contextlib.contextmanager

@@ -108,31 +108,46 @@ def test_3_0_0_fails_its_health_gate_and_every_host_keeps_2_0_0():
     assert run.summary["hosts"][bed.APP_HOSTS[1]]["was"] is None, "the second host was touched"
 
 
-def test_when_the_way_back_fails_too_the_deploy_still_ends_and_leaves_the_host_out_of_rotation():
-    """The failure path's own failure: a health path that answers 404 fails 3.0.0's gate at once and
-    then 2.0.0's gate on the way back. The deploy must still reach its last play: summary, history,
-    lock released; the first host stays out of rotation (it passed no gate), the other one serves."""
+def test_a_database_stopped_while_the_first_host_switches_fails_the_way_back_too_and_the_deploy_still_ends():
+    """The failure path's own failure, from a dependency: PostgreSQL stops once the first app host is
+    drained for 3.0.1, so 3.0.1 fails its health gate there and 2.0.0 fails it too on the way back.
+    The deploy must still reach its last play (summary naming both failures, history, lock released);
+    the first host stays out of rotation (it passed no gate), the other one serves 2.0.0, and no
+    request fails but while the database is down."""
     first, second = bed.APP_HOSTS
-    load, run = under_load(
-        "deploy 2.0.0 -> 3.0.0 with a health path that answers 404 (the way back fails too) under load",
-        lambda: bed.deploy("3.0.0", deploy_health_path="/no-such-health"),
-    )
+    with bed.Load() as load:
+        time.sleep(3)
+        started = bed.start_playbook("deploy.yml", **bed.deploy_vars("3.0.1", deploy_health_timeout=12))
+        drained = bed.wait_for_drained(first, 600)
+        down = time.monotonic() - load.results.started
+        bed.docker("exec", bed.DB, "systemctl", "stop", "postgresql")
+        try:
+            run = bed.finish_playbook(started)
+        finally:
+            bed.docker("exec", bed.DB, "systemctl", "start", "postgresql")
+            up = time.monotonic() - load.results.started
+        time.sleep(10)
+    bed.report(f"deploy 2.0.0 -> 3.0.1, PostgreSQL stopped {down:.0f}-{up:.0f} s into the load", load, run)
+    assert drained, f"{first} was never drained: {run.tail()}"
     assert run.rc != 0
     assert run.summary["result"] == "failed", run.tail()
     failure = " ".join(run.summary["failures"])
-    assert f"health gate failed on {first} with 3.0.0" in failure, failure
+    assert f"health gate failed on {first} with 3.0.1" in failure, failure
+    assert '"failed": ["database"]' in failure, failure
     assert f"going back to 2.0.0 failed on {first} too" in failure, failure
     assert f"{first} stays out of rotation at every lb" in failure, failure
     assert run.summary["hosts"][first]["out_of_rotation"] is True
     assert run.summary["hosts"][second]["was"] is None, "the second host was touched"
-    assert_no_failed_requests(load, run)
+    assert load.summary()["requests"] > 100
+    # While PostgreSQL is down every request that needs it fails; before and after, none may.
+    assert bed.failed_outside(load, down - 1, up + 2) == [], load.summary()
     assert not bed.lock_held(), "the deploy lock was left held"
     assert bed.out_of_rotation() == {first}
     assert bed.live_release(first) == "2.0.0"
     assert bed.version(second) == "2.0.0"
     history = bed.playbook("history.yml", deploy_history_count=1)
     assert history.rc == 0, history.tail()
-    assert "deploy 3.0.0 to test FAILED" in " ".join(history.output.split()), history.tail()
+    assert "deploy 3.0.1 to test FAILED" in " ".join(history.output.split()), history.tail()
 
 
 def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
@@ -147,25 +162,50 @@ def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
     assert run.summary["migrations"]["post"]["applied"] == ["airports.0004_remove_distance_requested_at"]
 
 
-def test_an_app_host_stopped_mid_deploy_fails_the_deploy_and_the_same_deploy_then_converges():
+def test_an_app_host_then_the_lb_stopped_mid_deploy_each_stop_it_and_the_same_deploy_then_converges():
+    """Hosts lost mid-deploy: the second app host stopped while the first switches, then, in the same
+    deploy run again, the lb (which holds the deploy lock) killed once the second host is drained
+    there. Each run stops saying which host it lost and leaves the hosts on the releases they run
+    (nothing goes back: that would drain at the lb); the lock stays held on the lb, said so; the same
+    deploy, run once more under load after the lb is back, takes the lock over and converges."""
     first, second = bed.APP_HOSTS
-    started = bed.start_playbook("deploy.yml", **bed.deploy_vars("3.0.2", "3.0.1"))
-    assert bed.wait_for_version(first, "3.0.2", 600), "the first app host never switched"
+    deploy_vars = bed.deploy_vars("3.0.2", "3.0.1")
+    started = bed.start_playbook("deploy.yml", **deploy_vars)
+    assert bed.wait_for_drained(first, 600), "the first app host was never drained"
     with bed.stopped(second):
         run = bed.finish_playbook(started)
-    bed.report(f"deploy 3.0.2 with {second} stopped after {first} switched", run=run)
+    bed.report(f"deploy 3.0.2 with {second} stopped while {first} switched", run=run)
     assert run.rc != 0
     assert f"{second} cannot be reached" in " ".join(run.output.split()), run.tail()
     assert bed.version(first) == "3.0.2"
-    # Back on 3.0.1, or on 3.0.2 if it stopped after its switch and before the gate.
-    deadline = time.monotonic() + 180
-    while bed.version(second) not in ("3.0.1", "3.0.2"):
-        assert time.monotonic() < deadline, f"{second} did not come back: {bed.version(second)}"
-        time.sleep(1)
-    again = bed.deploy("3.0.2", "3.0.1")
-    bed.report("the same deploy once the host is back", run=again)
+    assert bed.wait_for_version(second, "3.0.1", 180), f"{second} did not come back on 3.0.1"
+
+    started = bed.start_playbook("deploy.yml", **deploy_vars)
+    drained = bed.wait_for_drained(second, 600)
+    bed.docker("kill", bed.LB)
+    lost = bed.finish_playbook(started)
+    bed.docker("start", bed.LB)
+    bed.report(f"the same deploy, {bed.LB} killed once {second} was drained there", run=lost)
+    assert drained, f"{second} was never drained: {lost.tail()}"
+    assert lost.rc != 0
+    text = " ".join(lost.output.split())
+    assert f"{bed.LB} (an lb and the host of the deploy lock) cannot be reached" in text, lost.tail()
+    assert "The deploy stops here and no host goes back" in text, lost.tail()
+    assert f"The deploy lock /var/lib/djangoops/locks/example.json on {bed.LB} stays held" in text, lost.tail()
+    assert "PLAY [Deploy | 9. release the lock and print the summary]" in lost.output
+    assert lost.summary["result"] == "failed"
+    assert lost.summary["hosts"][second]["out_of_rotation"] is True, lost.summary
+    assert bed.serves_again(120), f"{bed.LB} did not serve again"
+    assert bed.lock_held(), "the lock on the killed lb is gone"
+    assert second in bed.out_of_rotation()
+
+    load, again = under_load("the same deploy once the lb is back", lambda: bed.deploy("3.0.2", "3.0.1"))
     assert again.rc == 0, again.tail()
+    assert_no_failed_requests(load, again)
+    assert "WARNING: replaced the deploy lock of" in " ".join(again.output.split()), again.tail()
     assert bed.versions() == {host: "3.0.2" for host in bed.APP_HOSTS}
+    assert bed.out_of_rotation() == set()
+    assert not bed.lock_held()
     # The re-run changes nothing on the host already on 3.0.2 (no drain, no restart: only its gate),
     # and the pre-deploy migrations the first run applied are not applied again.
     assert again.summary["hosts"][first]["was"] is None, again.summary
