@@ -67,7 +67,9 @@ def published(host: str, port: int) -> int:
 
 LB_PORT = published(LB, 80)
 APP_HOSTS = [p["name"] for p in platforms() if "app" in p["groups"]]
-WORKERS = [p["name"] for p in platforms() if "worker" in p["groups"]]
+# The worker hosts, the ones that are only workers first (project-app2 is an app host too).
+WORKERS = [p["name"] for p in sorted(platforms(), key=lambda p: "app" in p["groups"]) if "worker" in p["groups"]]
+APP_AND_WORKER = [host for host in WORKERS if host in APP_HOSTS]
 
 
 def inventory() -> Path:

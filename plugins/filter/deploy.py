@@ -38,6 +38,9 @@ def host_entry(variables) -> dict:
         "failure": _get(variables, "__deploy_failure"),
         "out_of_rotation": str(_get(variables, "__deploy_drained", False)).lower() == "true",
         "kept_serving": list(_get(variables, "__deploy_kept_serving") or []),
+        # The release each side went back to behind its own gate: app (drained, health gate, put
+        # back: switch.yml) and worker (worker gate: worker.yml); None when that side did not.
+        "went_back": {side: _get(variables, f"__deploy_{side}_went_back") for side in ("app", "worker")},
     }
     for step in ("switch", "worker"):
         seconds = _get(variables, f"__deploy_{step}_seconds")
@@ -122,6 +125,9 @@ def summary_lines(data: dict) -> list[str]:
                 f", kept in rotation at {', '.join(entry['kept_serving'])} (its only backend there:"
                 " requests waited in gunicorn's socket during the restart)"
             )
+        for side, release in sorted((entry.get("went_back") or {}).items()):
+            if release is not None:
+                line += f", {side} went back to {release} behind its gate"
         if entry.get("out_of_rotation"):
             line += ", OUT OF ROTATION at every lb"
         lines.append(line)

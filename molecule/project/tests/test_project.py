@@ -236,18 +236,25 @@ def test_1_2_1_whose_worker_cannot_start_goes_back_with_every_host_and_zero_fail
     """The worker gate: 1.2.1's worker exits at start (its pool, gevent, is not installed) while its
     web side serves; the deploy must say so, put the worker back on 1.2.0 (where it runs tasks
     again), and the app hosts with it. The load keeps the worker busy, so its journal is full of
-    the old worker's task lines: the failure must still quote the new worker's own error."""
+    the old worker's task lines: the failure must still quote the new worker's own error. The app
+    host that runs a worker too goes back as an app host does (drained, behind the health gate),
+    then as a worker (behind the worker gate)."""
     worker = bed.WORKERS[0]
     load, run = under_load("deploy 1.2.0 -> 1.2.1 (its worker cannot start) under load", lambda: bed.deploy("1.2.1"))
     assert run.rc != 0
     failure = " ".join(run.summary.get("failures", []))
-    assert f"the worker switch to 1.2.1 failed on {worker}" in failure, run.tail()
+    for host in bed.WORKERS:
+        assert f"the worker switch to 1.2.1 failed on {host}" in failure, run.tail()
     assert_no_failed_requests(load, run)
     assert bed.live_release(worker, bed.APP) == "1.2.0"
     assert_every_host_runs("1.2.0")
     assert "post" not in run.summary["migrations"]
     for host in bed.APP_HOSTS:
         assert run.summary["hosts"][host]["was"] == "1.2.0", run.summary["hosts"][host]
+        assert run.summary["hosts"][host]["went_back"]["app"] == "1.2.0", run.summary["hosts"][host]
+    for host in bed.WORKERS:
+        assert run.summary["hosts"][host]["went_back"]["worker"] == "1.2.0", run.summary["hosts"][host]
+    assert bed.APP_AND_WORKER, "no host of the scenario is in both app and worker"
     reference = bed.new_reference()
     status, body = bed.request("POST", "/orders/", {"sku": "KET-001", "reference": reference})
     assert status == 202, body

@@ -67,6 +67,7 @@ def test_the_summary_of_a_deploy_names_every_host_its_steps_and_the_migrations()
         "failure": None,
         "out_of_rotation": False,
         "kept_serving": [],
+        "went_back": {"app": None, "worker": None},
         "switch_seconds": 5.4,
         "switch_started": 1020.0,
         "switch_finished": 1025.4,
@@ -123,6 +124,24 @@ def test_a_host_kept_in_rotation_as_the_only_backend_says_so():
     assert lines[1] == (
         "app1: 2.0.0 (was 1.0.0), switch 4.1 s, kept in rotation at lb1 (its only backend there: requests waited"
         " in gunicorn's socket during the restart)"
+    )
+
+
+def test_a_host_in_app_and_worker_that_went_back_says_which_side_went_back_behind_which_gate():
+    hosts = {
+        "app2": {
+            "django_app_live": {"current": "1.0.0"},
+            "__deploy_switched_from": "1.0.0",
+            "__deploy_failure": "the worker switch to 2.0.0 failed on app2",
+            "__deploy_app_went_back": "1.0.0",
+            "__deploy_worker_went_back": "1.0.0",
+            "__deploy_drained": False,
+        }
+    }
+    data = summary(hosts, ["app2"], {**RUN, "failures": ["the worker switch to 2.0.0 failed on app2"]})
+    assert data["hosts"]["app2"]["went_back"] == {"app": "1.0.0", "worker": "1.0.0"}
+    assert summary_lines(data)[1] == (
+        "app2: 1.0.0 (was 1.0.0), app went back to 1.0.0 behind its gate, worker went back to 1.0.0 behind its gate"
     )
 
 
