@@ -262,20 +262,24 @@ def inventory_app_env() -> dict[str, str]:
     return yaml.safe_load((INVENTORY / "group_vars" / "all" / "main.yml").read_text())["django_app_env"]
 
 
+def down_backends(check: bool = True) -> set[str]:
+    """The backends (address:port) the lb marks down in its files under /etc/nginx/djangoops/lb-backends."""
+    lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf", check=check)
+    return {line.split()[1] for line in lines.splitlines() if line.startswith("server ") and " down;" in line}
+
+
 def out_of_rotation() -> set[str]:
-    """The app hosts the lb marks down (its backend files under /etc/nginx/djangoops/lb-backends)."""
-    lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf")
-    down = {line.split()[1] for line in lines.splitlines() if line.startswith("server ") and " down;" in line}
+    """The app hosts the lb marks down."""
+    down = down_backends()
     return {host for host in APP_HOSTS if any(backend.startswith(f"{address(host)}:") for backend in down)}
 
 
 def wait_for_drained(host: str, seconds: float) -> bool:
     """Whether the lb marks an app host down within `seconds` (read every 0.2 s)."""
-    backend = f"server {address(host)}:"
+    prefix = f"{address(host)}:"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        lines = docker("exec", LB, "sh", "-c", "cat /etc/nginx/djangoops/lb-backends/*.conf", check=False)
-        if any(line.startswith(backend) and " down;" in line for line in lines.splitlines()):
+        if any(backend.startswith(prefix) for backend in down_backends(check=False)):
             return True
         time.sleep(0.2)
     return False
