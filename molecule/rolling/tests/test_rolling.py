@@ -259,7 +259,7 @@ def test_3_0_0_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes
     gate) stays installed, not live, everywhere; the same version built from fixed code on another
     controller (another artifact directory) replaces it; the broken bytes are then refused while
     the fixed ones are live. That deploy's controller is killed (SIGKILL) twice: once between the
-    pre- and post-deploy phases (as the app hosts' play starts, before any host moved), and, run
+    pre- and post-deploy phases (as the switches' play starts, before any host moved), and, run
     again, once the first app host has switched; each run after a kill takes the dead run's lock
     over, and the last one knows from the lock which release that host ran before (the way back and
     the summary need it) and finishes, post-deploy migrations once, under load."""
@@ -269,7 +269,7 @@ def test_3_0_0_fixed_and_built_elsewhere_replaces_the_broken_install_whose_bytes
     with bed.Load() as load:
         time.sleep(3)
         started = bed.start_playbook("deploy.yml", _killable=True, **deploy_vars)
-        between = bed.wait_for_output(started, "PLAY [Deploy | 6-7. app hosts one at a time", 600)
+        between = bed.wait_for_output(started, "PLAY [Deploy | 6-7. the workers, then the app hosts", 600)
         killed_between = bed.kill_playbook(started)
         at_the_kill = bed.versions()
         started = bed.start_playbook("deploy.yml", _killable=True, **deploy_vars)
