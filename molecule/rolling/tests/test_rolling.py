@@ -162,6 +162,41 @@ def test_the_fixed_3_0_1_deploys_from_the_pipeline_job():
     assert run.summary["migrations"]["post"]["applied"] == ["airports.0004_remove_distance_requested_at"]
 
 
+def test_the_second_app_host_failing_its_gate_after_the_first_switched_sends_every_host_back():
+    """The first app host (and the worker before it) switched to 3.0.2 and passed their gates; then the
+    second app host's copy of 3.0.2 is broken (its WSGI module deleted once the first host is drained,
+    after the install), so 3.0.2 fails its health gate there. The second host goes back to 3.0.1 in its
+    rescue, the first host and the worker follow behind their own gates; post-deploy migrations never
+    run, the lock is released, and no request fails."""
+    first, second = bed.APP_HOSTS
+    worker = bed.WORKERS[0]
+    wsgi = "/srv/example/releases/3.0.2/src/example/wsgi.py"
+    with bed.Load() as load:
+        time.sleep(3)
+        started = bed.start_playbook("deploy.yml", **bed.deploy_vars("3.0.2", "3.0.1", deploy_health_timeout=12))
+        drained = bed.wait_for_drained(first, 600)
+        bed.docker("exec", second, "rm", wsgi)
+        run = bed.finish_playbook(started)
+        time.sleep(2)
+    bed.report(f"deploy 3.0.1 -> 3.0.2, {second}'s copy broken once {first} was drained, under load", load, run)
+    # The broken copy goes, as an operator would remove it: the next deploy installs 3.0.2 again.
+    bed.docker("exec", second, "rm", "-rf", "/srv/example/releases/3.0.2")
+    assert drained, f"{first} was never drained: {run.tail()}"
+    assert run.rc != 0
+    failure = " ".join(run.summary["failures"])
+    assert f"health gate failed on {second} with 3.0.2" in failure, run.tail()
+    assert run.summary["hosts"][first]["release"] == "3.0.1", run.summary["hosts"][first]
+    assert run.summary["hosts"][first]["went_back"]["app"] == "3.0.1", run.summary["hosts"][first]
+    assert run.summary["hosts"][second]["went_back"]["app"] == "3.0.1", run.summary["hosts"][second]
+    assert run.summary["hosts"][worker]["went_back"]["worker"] == "3.0.1", run.summary["hosts"][worker]
+    assert "post" not in run.summary["migrations"]
+    assert_no_failed_requests(load, run)
+    assert bed.versions() == {host: "3.0.1" for host in bed.APP_HOSTS}
+    assert bed.live_release(worker) == "3.0.1"
+    assert bed.out_of_rotation() == set()
+    assert not bed.lock_held()
+
+
 def test_an_app_host_then_the_lb_stopped_mid_deploy_each_stop_it_and_the_same_deploy_then_converges():
     """Hosts lost mid-deploy: the second app host stopped while the first switches, then, in the same
     deploy run again, the lb (which holds the deploy lock) killed once the second host is drained
