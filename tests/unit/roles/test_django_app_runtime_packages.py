@@ -1,7 +1,7 @@
 """django_app installs the Debian packages the release's compiled wheels link to (vars/main.yml's
-__django_app_runtime_packages, from the artifact's manifest.json), for the host's Python only."""
+__django_app_runtime_packages, from the artifact's manifest.json as release.yml's venv task prints
+it), for the host's Python only."""
 
-import base64
 import json
 
 import pytest
@@ -22,7 +22,9 @@ def runtime_packages(manifest: dict, python: tuple[int, int] | None) -> list[str
     variables = {
         **VARS,
         "django_app_root": "/srv/shop",
-        "__django_app_manifest": {"content": base64.b64encode(json.dumps(manifest).encode()).decode()},
+        "__django_app_venv_linked": {
+            "stdout_lines": ["reused venv 0123456789abcdef0123", f"DJANGOOPS-MANIFEST {json.dumps(manifest)}"]
+        },
         "ansible_facts": {"python": {"version": {"major": python[0], "minor": python[1]}}} if python else {},
     }
     templar = Templar(loader=DataLoader(), variables=variables)
