@@ -232,29 +232,29 @@ def test_a_request_runs_the_celery_task_and_its_row_appears():
     assert wait_for_order("load", 5), "the load's POST /orders/ never reached the worker"
 
 
-def test_1_2_1_whose_worker_cannot_start_stops_before_any_app_host_moves_with_zero_failed_requests():
+def test_1_2_1_whose_worker_cannot_start_goes_back_with_every_host_and_zero_failed_requests():
     """The worker gate: 1.2.1's worker exits at start (its pool, gevent, is not installed) while its
-    web side would serve. The workers switch first and must answer a ping before any app host
-    moves: the deploy must say so, put the worker back on 1.2.0 (where it runs tasks again) and
-    leave every app host on 1.2.0, never drained (project-app2, which runs a worker too, with
-    them). The load keeps the worker busy, so its journal is full of the old worker's task lines:
-    the failure must still quote the new worker's own error."""
-    dedicated = [host for host in bed.WORKERS if host not in bed.APP_HOSTS]
-    assert dedicated, "the scenario needs a host that is only a worker"
-    assert bed.APP_AND_WORKER, "the scenario needs an app host that runs a worker too"
+    web side serves; the deploy must say so, put the worker back on 1.2.0 (where it runs tasks
+    again), and the app hosts with it. The load keeps the worker busy, so its journal is full of
+    the old worker's task lines: the failure must still quote the new worker's own error. The app
+    host that runs a worker too goes back as an app host does (drained, behind the health gate),
+    then as a worker (behind the worker gate)."""
+    worker = bed.WORKERS[0]
     load, run = under_load("deploy 1.2.0 -> 1.2.1 (its worker cannot start) under load", lambda: bed.deploy("1.2.1"))
     assert run.rc != 0
     failure = " ".join(run.summary.get("failures", []))
-    for host in dedicated:
+    for host in bed.WORKERS:
         assert f"the worker switch to 1.2.1 failed on {host}" in failure, run.tail()
-        assert run.summary["hosts"][host]["went_back"]["worker"] == "1.2.0", run.summary["hosts"][host]
     assert_no_failed_requests(load, run)
+    assert bed.live_release(worker, bed.APP) == "1.2.0"
     assert_every_host_runs("1.2.0")
     assert "post" not in run.summary["migrations"]
     for host in bed.APP_HOSTS:
-        assert run.summary["hosts"][host]["release"] == "1.2.0", run.summary["hosts"][host]
-        assert run.summary["hosts"][host]["switch_started"] is None, run.summary["hosts"][host]
-        assert run.summary["hosts"][host]["went_back"] == {"app": None, "worker": None}, run.summary["hosts"][host]
+        assert run.summary["hosts"][host]["was"] == "1.2.0", run.summary["hosts"][host]
+        assert run.summary["hosts"][host]["went_back"]["app"] == "1.2.0", run.summary["hosts"][host]
+    for host in bed.WORKERS:
+        assert run.summary["hosts"][host]["went_back"]["worker"] == "1.2.0", run.summary["hosts"][host]
+    assert bed.APP_AND_WORKER, "no host of the scenario is in both app and worker"
     reference = bed.new_reference()
     status, body = bed.request("POST", "/orders/", {"sku": "KET-001", "reference": reference})
     assert status == 202, body
