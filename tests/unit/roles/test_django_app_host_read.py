@@ -15,7 +15,10 @@ VARS = {
     name: trust_as_template(value) if isinstance(value, str) else value
     for name, value in yaml.safe_load((ROOT / "roles/django_app/vars/main.yml").read_text()).items()
 }
-DEFAULTS = yaml.safe_load((ROOT / "roles/django_app/defaults/main.yml").read_text())
+DEFAULTS = {
+    name: trust_as_template(value) if isinstance(value, str) else value
+    for name, value in yaml.safe_load((ROOT / "roles/django_app/defaults/main.yml").read_text()).items()
+}
 ARTIFACT = "a" * 64
 OTHER = "b" * 64
 MARK = "/srv/shop/releases/2.0.0/.installed"
