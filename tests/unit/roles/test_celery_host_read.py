@@ -2,26 +2,16 @@
 release's celery, the units, the drop-in and the beat unit); vars/main.yml turns the lines into
 the release the drop-in records and the paths that exist. Rendered with Ansible's templar."""
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from tests.unit.roles import role_templates
 
-from tests.conftest import ROOT
-
-VARS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/celery/vars/main.yml").read_text()).items()
-}
-DEFAULTS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/celery/defaults/main.yml").read_text()).items()
-}
+VARS = role_templates.role_variables("celery")
+DEFAULTS = role_templates.role_variables("celery", "defaults/main.yml")
 DIGEST = "0123456789abcdef" * 4
 
 
 def render(expression: str, lines: list[str], **extra):
     variables = {**DEFAULTS, **VARS, "celery_app_name": "shop", "__celery_read": {"stdout_lines": lines}, **extra}
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return role_templates.render(expression, variables)
 
 
 def test_a_live_release_and_its_files_are_read():

@@ -3,16 +3,9 @@ post-deploy migrations drop data, and how old the last backup in pgBackRest's in
 
 import json
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from tests.unit.roles.role_templates import render, role_variables
 
-from tests.conftest import ROOT
-
-VARS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/deploy/vars/main.yml").read_text()).items()
-}
+VARS = role_variables("deploy")
 NOW = 1_800_000_000.0
 CHECK = {
     "databases": {
@@ -44,7 +37,7 @@ def value(name, **variables):
         "ansible_check_mode": False,
         **variables,
     }
-    return Templar(loader=DataLoader(), variables=context).template(trust_as_template("{{ " + name + " }}"))
+    return render("{{ " + name + " }}", context)
 
 
 def test_the_post_phase_migrations_are_the_destructive_ones():

@@ -5,20 +5,11 @@ decide on. Rendered here with Ansible's templar against sha256sum's own output f
 import base64
 import hashlib
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
 from tests.conftest import ROOT
+from tests.unit.roles import role_templates
 
-VARS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/django_app/vars/main.yml").read_text()).items()
-}
-DEFAULTS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/django_app/defaults/main.yml").read_text()).items()
-}
+VARS = role_templates.role_variables("django_app")
+DEFAULTS = role_templates.role_variables("django_app", "defaults/main.yml")
 ARTIFACT = "a" * 64
 OTHER = "b" * 64
 MARK = "/srv/shop/releases/2.0.0/.installed"
@@ -40,7 +31,7 @@ def render(expression: str, lines: list[str], marker: str | None = None):
     }
     if marker is not None:
         variables["__django_app_marker"] = {"content": base64.b64encode(marker.encode()).decode()}
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return role_templates.render(expression, variables)
 
 
 def state(lines, marker=None):

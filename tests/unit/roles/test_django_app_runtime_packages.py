@@ -5,17 +5,11 @@ it), for the host's Python only."""
 import json
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
-from tests.conftest import ROOT
+from tests.unit.roles.role_templates import render, role_variables
 
 # The role's vars are templates Ansible trusts (they come from the role's own files).
-VARS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/django_app/vars/main.yml").read_text()).items()
-}
+VARS = role_variables("django_app")
 
 
 def runtime_packages(manifest: dict, python: tuple[int, int] | None) -> list[str]:
@@ -27,8 +21,7 @@ def runtime_packages(manifest: dict, python: tuple[int, int] | None) -> list[str
         },
         "ansible_facts": {"python": {"version": {"major": python[0], "minor": python[1]}}} if python else {},
     }
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template("{{ __django_app_runtime_packages }}"))
+    return render("{{ __django_app_runtime_packages }}", variables)
 
 
 BUILT = {

@@ -3,22 +3,15 @@
 IP entries, so an app that reaches Redis or PostgreSQL by address needs them."""
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
-from tests.conftest import ROOT
+from tests.unit.roles.role_templates import render, role_variables
 
-VARS = {
-    name: trust_as_template(value) if isinstance(value, str) else value
-    for name, value in yaml.safe_load((ROOT / "roles/pki/vars/main.yml").read_text()).items()
-}
+VARS = role_variables("pki")
 
 
 def san(names: list[str], address_dns_names: bool = False) -> list[str]:
     variables = {**VARS, "pki_names": names, "pki_address_dns_names": address_dns_names}
-    templar = Templar(loader=DataLoader(), variables=variables)
-    return templar.template(trust_as_template("{{ __pki_san }}"))
+    return render("{{ __pki_san }}", variables)
 
 
 @pytest.mark.parametrize(
