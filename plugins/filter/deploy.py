@@ -33,7 +33,11 @@ def host_entry(variables) -> dict:
     """What one app or worker host did in this run."""
     live = _get(variables, "django_app_live")
     entry = {
-        "release": live.get("current", "") if isinstance(live, dict) else "unknown (not reached)",
+        "release": (
+            live.get("current", "")
+            if isinstance(live, dict) and str(live.get("reached", True)).lower() != "false"
+            else "unknown (not reached)"
+        ),
         "was": _get(variables, "__deploy_switched_from"),
         "failure": _get(variables, "__deploy_failure"),
         "out_of_rotation": str(_get(variables, "__deploy_drained", False)).lower() == "true",

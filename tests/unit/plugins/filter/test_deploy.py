@@ -145,6 +145,15 @@ def test_a_host_in_app_and_worker_that_went_back_says_which_side_went_back_behin
     )
 
 
+def test_a_host_whose_last_read_did_not_reach_it_runs_an_unknown_release_and_is_behind():
+    hosts = fleet()
+    hosts["app1"]["django_app_live"] = {"current": "", "previous": "", "installed": [], "reached": False}
+    data = summary(hosts, ["app1", "app2", "worker"], RUN)
+    assert data["hosts"]["app1"]["release"] == "unknown (not reached)"
+    assert data["hosts"]["app2"]["release"] == "1.0.0"
+    assert behind(hosts, ["app1"], "2.0.0") == ["app1"]
+
+
 def test_behind_names_hosts_on_another_release_or_never_read():
     assert behind(fleet(), ["app1", "app2", "worker", "app1"], "2.0.0") == ["app2", "worker"]
     assert behind(fleet(), ["app1"], "2.0.0") == []
